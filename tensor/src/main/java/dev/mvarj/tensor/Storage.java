@@ -1,0 +1,80 @@
+package dev.mvarj.tensor;
+
+import java.lang.ref.Cleaner;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * A flat, device-resident buffer of {@code length} elements of one {@link DType}; tensors are views into it.
+ *
+ * <p>Its bytes are counted in {@link MemoryStats} from allocation until {@link #release()} (or, as a backstop, until
+ * the garbage collector finds it unreachable). Backends subclass it with their own buffer type.
+ */
+public abstract class Storage {
+
+    private static final Cleaner CLEANER = Cleaner.create();
+
+    private final DType dtype;
+    private final int length;
+    private final Device device;
+    private final Release release;
+
+    /** Subtracts the storage's bytes exactly once, whether released explicitly or by the cleaner. */
+    private record Release(Device device, long bytes, AtomicBoolean done) implements Runnable {
+        @Override
+        public void run() {
+            if (done.compareAndSet(false, true)) {
+                MemoryStats.released(device, bytes);
+            }
+        }
+    }
+
+    protected Storage(DType dtype, int length, Device device) {
+        if (length < 0) {
+            throw new IllegalArgumentException("storage length must be >= 0, got " + length);
+        }
+        this.dtype = dtype;
+        this.length = length;
+        this.device = device;
+        long bytes = (long) length * dtype.bytes();
+        this.release = new Release(device, bytes, new AtomicBoolean());
+        MemoryStats.allocated(device, bytes);
+        CLEANER.register(this, release);
+    }
+
+    public DType dtype() {
+        return dtype;
+    }
+
+    /** Number of elements. */
+    public int length() {
+        return length;
+    }
+
+    public Device device() {
+        return device;
+    }
+
+    public long bytes() {
+        return (long) length * dtype.bytes();
+    }
+
+    /** True once {@link #release()} ran. */
+    public boolean isReleased() {
+        return release.done.get();
+    }
+
+    /**
+     * Gives the memory back now: the storage must not be used afterwards. Backends with native buffers free them
+     * in {@link #free()}. Calling it twice is harmless.
+     */
+    public final void release() {
+        if (!release.done.get()) {
+            free();
+            release.run();
+        }
+    }
+
+    /** Frees backend resources; called once by {@link #release()}. Host storage leaves its array to the GC. */
+    protected void free() {
+    }
+}

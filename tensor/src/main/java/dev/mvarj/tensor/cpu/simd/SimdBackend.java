@@ -1,0 +1,441 @@
+package dev.mvarj.tensor.cpu.simd;
+
+import dev.mvarj.tensor.BinaryOp;
+import dev.mvarj.tensor.DType;
+import dev.mvarj.tensor.ReduceOp;
+import dev.mvarj.tensor.Tensor;
+import dev.mvarj.tensor.UnaryOp;
+import dev.mvarj.tensor.cpu.Host;
+import dev.mvarj.tensor.cpu.ReferenceBackend;
+import dev.mvarj.tensor.cpu.WorkerPool;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+import static dev.mvarj.tensor.cpu.Host.contiguous;
+import static dev.mvarj.tensor.cpu.Host.f;
+import static dev.mvarj.tensor.cpu.Host.i;
+
+/**
+ * The fast CPU backend: Vector API kernels (the preferred species, 16 floats on AVX-512) run on the
+ * {@link WorkerPool}. Every kernel has the same contract as its {@link ReferenceBackend} definition and is tested
+ * against it; allocation, uploads and strided copies are inherited from it, since they are memory-bound moves.
+ *
+ * <p>All {@code jdk.incubator.vector} imports of the project live in this package.
+ */
+public final class SimdBackend extends ReferenceBackend {
+
+    static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    static final int L = S.length();
+
+    /** Elements per chunk of element-wise kernels: large enough to amortise the hand-off, small for balance. */
+    private static final int ELEMENT_GRAIN = 1 << 14;
+
+    private final WorkerPool pool;
+
+    public SimdBackend(WorkerPool pool) {
+        this.pool = pool;
+    }
+
+    public WorkerPool pool() {
+        return pool;
+    }
+
+    /** "512-bit, 16 float lanes". */
+    public static String describeSpecies() {
+        return S.vectorBitSize() + "-bit, " + L + " float lanes";
+    }
+
+    @Override
+    public String name() {
+        return "simd";
+    }
+
+    /** Rows per chunk for row-wise kernels, so that a chunk holds about {@link #ELEMENT_GRAIN} elements. */
+    private static int rowGrain(int rowLength) {
+        return Math.max(1, ELEMENT_GRAIN / Math.max(1, rowLength));
+    }
+
+    // ---------------------------------------------------------------------------------------------------- copies
+
+    @Override
+    public void copy(Tensor dst, Tensor src) {
+        contiguous("copy", dst);
+        if (src.isContiguous()) {
+            if (dst.dtype() == DType.F32) {
+                System.arraycopy(f(src), src.offset(), f(dst), dst.offset(), dst.numel());
+            } else {
+                System.arraycopy(i(src), src.offset(), i(dst), dst.offset(), dst.numel());
+            }
+            return;
+        }
+        int n = dst.numel();
+        pool.parallelFor(n, ELEMENT_GRAIN, (start, end) -> {
+            int[] off = new int[end - start];
+            Host.offsets(src, start, end - start, off);
+            if (dst.dtype() == DType.F32) {
+                float[] s = f(src), d = f(dst);
+                for (int k = start; k < end; k++) {
+                    d[dst.offset() + k] = s[off[k - start]];
+                }
+            } else {
+                int[] s = i(src), d = i(dst);
+                for (int k = start; k < end; k++) {
+                    d[dst.offset() + k] = s[off[k - start]];
+                }
+            }
+        });
+    }
+
+    // ---------------------------------------------------------------------------------------------------- GEMM
+
+    @Override
+    public void gemm(boolean transA, boolean transB, int batch, int M, int N, int K,
+                     float alpha, Tensor a, int lda, int strideA,
+                     Tensor b, int ldb, int strideB,
+                     float beta, Tensor c, int ldc, int strideC) {
+        Sgemm.gemm(pool, transA, transB, batch, M, N, K, alpha, f(a), a.offset(), lda, strideA,
+                f(b), b.offset(), ldb, strideB, beta, f(c), c.offset(), ldc, strideC);
+    }
+
+    // ---------------------------------------------------------------------------------------------------- element-wise
+
+    /** out[o + k] = op(x[xo + k]) for k < n: the vector body, with the scalar definition on the tail. */
+    static void unaryRun(UnaryOp op, float[] x, int xo, float[] out, int o, int n) {
+        int k = 0;
+        for (int bound = S.loopBound(n); k < bound; k += L) {
+            unaryVector(op, FloatVector.fromArray(S, x, xo + k)).intoArray(out, o + k);
+        }
+        for (; k < n; k++) {
+            out[o + k] = op.apply(x[xo + k]);
+        }
+    }
+
+    static FloatVector unaryVector(UnaryOp op, FloatVector v) {
+        return switch (op) {
+            case NEG -> v.neg();
+            case ABS -> v.abs();
+            case SQUARE -> v.mul(v);
+            case RECIPROCAL -> FloatVector.broadcast(S, 1f).div(v);
+            case EXP -> v.lanewise(VectorOperators.EXP);
+            case LOG -> v.lanewise(VectorOperators.LOG);
+            case SQRT -> v.sqrt();
+            case TANH -> v.lanewise(VectorOperators.TANH);
+            case SIGMOID -> FloatVector.broadcast(S, 1f).div(v.neg().lanewise(VectorOperators.EXP).add(1f));
+            case RELU -> v.max(0f);
+            case SILU -> v.div(v.neg().lanewise(VectorOperators.EXP).add(1f));
+            case GELU_TANH -> {
+                FloatVector u = v.mul(v).mul(v).mul(0.044715f).add(v).mul((float) UnaryOp.GELU_C);
+                yield u.lanewise(VectorOperators.TANH).add(1f).mul(v).mul(0.5f);
+            }
+        };
+    }
+
+    @Override
+    public void unary(UnaryOp op, Tensor out, Tensor x) {
+        contiguous("unary", out);
+        if (!x.isContiguous()) {
+            x = x.contiguous();
+        }
+        float[] X = f(x), O = f(out);
+        int xo = x.offset(), oo = out.offset();
+        pool.parallelFor(out.numel(), ELEMENT_GRAIN,
+                (start, end) -> unaryRun(op, X, xo + start, O, oo + start, end - start));
+    }
+
+    static FloatVector binaryVector(BinaryOp op, FloatVector a, FloatVector b) {
+        return switch (op) {
+            case ADD -> a.add(b);
+            case SUB -> a.sub(b);
+            case MUL -> a.mul(b);
+            case DIV -> a.div(b);
+            case POW -> a.lanewise(VectorOperators.POW, b);
+            case MAX -> a.max(b);
+            case MIN -> a.min(b);
+        };
+    }
+
+    /** out[o + k] = op(a[ao + k], b[bo + k]) for k < n. */
+    static void binaryRun(BinaryOp op, float[] a, int ao, float[] b, int bo, float[] out, int o, int n) {
+        int k = 0;
+        for (int bound = S.loopBound(n); k < bound; k += L) {
+            binaryVector(op, FloatVector.fromArray(S, a, ao + k), FloatVector.fromArray(S, b, bo + k))
+                    .intoArray(out, o + k);
+        }
+        for (; k < n; k++) {
+            out[o + k] = op.apply(a[ao + k], b[bo + k]);
+        }
+    }
+
+    /** out[o + k] = op(a[ao + k], s) for k < n, or op(s, a[ao + k]) when {@code scalarFirst}. */
+    static void binaryScalarRun(BinaryOp op, float[] a, int ao, float s, boolean scalarFirst,
+                                float[] out, int o, int n) {
+        FloatVector sv = FloatVector.broadcast(S, s);
+        int k = 0;
+        for (int bound = S.loopBound(n); k < bound; k += L) {
+            FloatVector av = FloatVector.fromArray(S, a, ao + k);
+            (scalarFirst ? binaryVector(op, sv, av) : binaryVector(op, av, sv)).intoArray(out, o + k);
+        }
+        for (; k < n; k++) {
+            out[o + k] = scalarFirst ? op.apply(s, a[ao + k]) : op.apply(a[ao + k], s);
+        }
+    }
+
+    /**
+     * How one operand of a broadcast binary op is laid out against the output, seen as (rows, cols):
+     * FULL (contiguous, same shape), ROW (one contiguous block of cols, repeated for every row: a trailing-axes
+     * broadcast such as a bias), COLUMN (one value per row, repeated along cols: e.g. x - mean(x, -1)), or OTHER.
+     */
+    private enum Layout { FULL, ROW, COLUMN, OTHER }
+
+    /** Finds a split of out's axes into (rows, cols) for which both operands have a fast layout. */
+    private record Plan(Layout a, Layout b, int rows, int cols) {
+
+        static Plan of(Tensor a, Tensor b, int[] shape) {
+            int rank = shape.length;
+            for (int split = 0; split <= rank; split++) {
+                Layout la = layout(a, shape, split), lb = layout(b, shape, split);
+                if (la != Layout.OTHER && lb != Layout.OTHER && !(la == Layout.COLUMN && lb == Layout.COLUMN)) {
+                    int rows = dev.mvarj.tensor.Shape.prod(shape, 0, split);
+                    int cols = dev.mvarj.tensor.Shape.prod(shape, split, rank);
+                    return new Plan(la, lb, rows, cols);
+                }
+            }
+            return null;
+        }
+
+        private static Layout layout(Tensor t, int[] shape, int split) {
+            int[] st = t.strides();
+            if (t.isContiguous()) {
+                return Layout.FULL;
+            }
+            if (allZero(st, shape, 0, split) && contiguousRange(st, shape, split, shape.length)) {
+                return Layout.ROW;
+            }
+            if (allZero(st, shape, split, shape.length) && contiguousRange(st, shape, 0, split)) {
+                return Layout.COLUMN;
+            }
+            return Layout.OTHER;
+        }
+
+        private static boolean allZero(int[] st, int[] shape, int from, int to) {
+            for (int d = from; d < to; d++) {
+                if (shape[d] != 1 && st[d] != 0) {
+                    return false;
+                }
+            }
+            return true;
+        }
+
+        private static boolean contiguousRange(int[] st, int[] shape, int from, int to) {
+            int expected = 1;
+            for (int d = to - 1; d >= from; d--) {
+                if (shape[d] != 1 && st[d] != expected) {
+                    return false;
+                }
+                expected *= shape[d];
+            }
+            return true;
+        }
+    }
+
+    @Override
+    public void binary(BinaryOp op, Tensor out, Tensor a, Tensor b) {
+        contiguous("binary", out);
+        int[] shape = out.shape();
+        Plan plan = Plan.of(a, b, shape);
+        if (plan == null) {
+            // general strided case: materialise the operands, then run the same-shape kernel
+            plan = new Plan(Layout.FULL, Layout.FULL, 1, out.numel());
+            a = a.contiguous();
+            b = b.contiguous();
+        }
+        float[] A = f(a), B = f(b), O = f(out);
+        int ao = a.offset(), bo = b.offset(), oo = out.offset();
+        Plan p = plan;
+        int cols = p.cols;
+        if (p.a == Layout.FULL && p.b == Layout.FULL) {
+            pool.parallelFor(out.numel(), ELEMENT_GRAIN,
+                    (s, e) -> binaryRun(op, A, ao + s, B, bo + s, O, oo + s, e - s));
+            return;
+        }
+        pool.parallelFor(p.rows, rowGrain(cols), (r0, r1) -> {
+            for (int r = r0; r < r1; r++) {
+                int o = oo + r * cols;
+                int ar = switch (p.a) {
+                    case FULL -> ao + r * cols;
+                    case ROW -> ao;
+                    default -> ao + r;
+                };
+                int br = switch (p.b) {
+                    case FULL -> bo + r * cols;
+                    case ROW -> bo;
+                    default -> bo + r;
+                };
+                if (p.a == Layout.COLUMN) {
+                    binaryScalarRun(op, B, br, A[ar], true, O, o, cols);
+                } else if (p.b == Layout.COLUMN) {
+                    binaryScalarRun(op, A, ar, B[br], false, O, o, cols);
+                } else {
+                    binaryRun(op, A, ar, B, br, O, o, cols);
+                }
+            }
+        });
+    }
+
+    // ---------------------------------------------------------------------------------------------------- reductions
+
+    /** The sum of x[from..from+n) in vector lanes, then across lanes. */
+    static float sumRun(float[] x, int from, int n) {
+        FloatVector acc = FloatVector.zero(S);
+        int k = 0;
+        for (int bound = S.loopBound(n); k < bound; k += L) {
+            acc = acc.add(FloatVector.fromArray(S, x, from + k));
+        }
+        float s = acc.reduceLanes(VectorOperators.ADD);
+        for (; k < n; k++) {
+            s += x[from + k];
+        }
+        return s;
+    }
+
+    /** The maximum of x[from..from+n) (NaN if any element is NaN); -inf for n = 0. */
+    static float maxRun(float[] x, int from, int n) {
+        FloatVector acc = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+        int k = 0;
+        for (int bound = S.loopBound(n); k < bound; k += L) {
+            acc = acc.max(FloatVector.fromArray(S, x, from + k));
+        }
+        float m = acc.reduceLanes(VectorOperators.MAX);
+        for (; k < n; k++) {
+            m = Math.max(m, x[from + k]);
+        }
+        return m;
+    }
+
+    // x (outer, n, inner) -> out (outer, inner)
+    @Override
+    public void reduce(ReduceOp op, Tensor out, Tensor x, int outer, int n, int inner) {
+        float[] X = f(contiguous("reduce", x)), O = f(contiguous("reduce", out));
+        int xo = x.offset(), oo = out.offset();
+        if (inner == 1) {
+            pool.parallelFor(outer, rowGrain(n), (r0, r1) -> {
+                for (int r = r0; r < r1; r++) {
+                    float v = switch (op) {
+                        case SUM -> sumRun(X, xo + r * n, n);
+                        case MEAN -> sumRun(X, xo + r * n, n) / n;
+                        case MAX -> maxRun(X, xo + r * n, n);
+                    };
+                    O[oo + r] = v;
+                }
+            });
+            return;
+        }
+        // reduce across rows of length inner: accumulate whole rows with vectors, in k order
+        pool.parallelFor(outer, rowGrain(n * inner), (r0, r1) -> {
+            for (int r = r0; r < r1; r++) {
+                int base = xo + r * n * inner, o = oo + r * inner;
+                float init = op == ReduceOp.MAX ? Float.NEGATIVE_INFINITY : 0f;
+                java.util.Arrays.fill(O, o, o + inner, init);
+                for (int k = 0; k < n; k++) {
+                    binaryRun(op == ReduceOp.MAX ? BinaryOp.MAX : BinaryOp.ADD, O, o, X, base + k * inner, O, o, inner);
+                }
+                if (op == ReduceOp.MEAN) {
+                    binaryScalarRun(BinaryOp.MUL, O, o, 1f / n, false, O, o, inner);
+                }
+            }
+        });
+    }
+
+    // x (outer, n, inner) -> out (outer, inner) I32
+    @Override
+    public void argmax(Tensor out, Tensor x, int outer, int n, int inner) {
+        if (inner != 1) {
+            super.argmax(out, x, outer, n, inner);
+            return;
+        }
+        float[] X = f(contiguous("argmax", x));
+        int[] O = i(contiguous("argmax", out));
+        int xo = x.offset(), oo = out.offset();
+        pool.parallelFor(outer, rowGrain(n), (r0, r1) -> {
+            for (int r = r0; r < r1; r++) {
+                O[oo + r] = firstIndexOfMax(X, xo + r * n, n);
+            }
+        });
+    }
+
+    /** The first index of the maximum of x[from..from+n): one vector pass for the maximum, one scan for it. */
+    private static int firstIndexOfMax(float[] x, int from, int n) {
+        float m = maxRun(x, from, n);
+        boolean nan = Float.isNaN(m);
+        int k = 0;
+        for (int bound = S.loopBound(n); k < bound; k += L) {
+            FloatVector v = FloatVector.fromArray(S, x, from + k);
+            VectorMask<Float> hit = nan ? v.test(jdk.incubator.vector.VectorOperators.IS_NAN) : v.eq(m);
+            if (hit.anyTrue()) {
+                return k + hit.firstTrue();
+            }
+        }
+        for (; k < n; k++) {
+            if (nan ? Float.isNaN(x[from + k]) : x[from + k] == m) {
+                return k;
+            }
+        }
+        return 0;
+    }
+
+    // ---------------------------------------------------------------------------------------------------- softmax
+
+    // x (rows, n) -> out (rows, n)
+    @Override
+    public void softmax(Tensor out, Tensor x, int rows, int n) {
+        float[] X = f(contiguous("softmax", x)), O = f(contiguous("softmax", out));
+        int xo = x.offset(), oo = out.offset();
+        pool.parallelFor(rows, rowGrain(n), (r0, r1) -> {
+            for (int r = r0; r < r1; r++) {
+                softmaxRow(X, xo + r * n, O, oo + r * n, n);
+            }
+        });
+    }
+
+    /** out = exp(x - max) / Σ exp(x - max) for one row. */
+    static void softmaxRow(float[] x, int xo, float[] out, int o, int n) {
+        float max = maxRun(x, xo, n);
+        float sum = expShiftedRun(x, xo, max, out, o, n);
+        binaryScalarRun(BinaryOp.MUL, out, o, 1f / sum, false, out, o, n);
+    }
+
+    /** out[o + k] = exp(x[xo + k] - shift); returns the sum of what it wrote. */
+    static float expShiftedRun(float[] x, int xo, float shift, float[] out, int o, int n) {
+        FloatVector acc = FloatVector.zero(S);
+        int k = 0;
+        for (int bound = S.loopBound(n); k < bound; k += L) {
+            FloatVector e = FloatVector.fromArray(S, x, xo + k).sub(shift).lanewise(VectorOperators.EXP);
+            e.intoArray(out, o + k);
+            acc = acc.add(e);
+        }
+        float sum = acc.reduceLanes(VectorOperators.ADD);
+        for (; k < n; k++) {
+            float e = (float) Math.exp(x[xo + k] - shift);
+            out[o + k] = e;
+            sum += e;
+        }
+        return sum;
+    }
+
+    // x (rows, n) -> out (rows, n)
+    @Override
+    public void logSoftmax(Tensor out, Tensor x, int rows, int n) {
+        float[] X = f(contiguous("logSoftmax", x)), O = f(contiguous("logSoftmax", out));
+        int xo = x.offset(), oo = out.offset();
+        pool.parallelFor(rows, rowGrain(n), (r0, r1) -> {
+            for (int r = r0; r < r1; r++) {
+                int xr = xo + r * n, or = oo + r * n;
+                float max = maxRun(X, xr, n);
+                float lse = max + (float) Math.log(expShiftedRun(X, xr, max, O, or, n));
+                binaryScalarRun(BinaryOp.SUB, X, xr, lse, false, O, or, n);
+            }
+        });
+    }
+}
