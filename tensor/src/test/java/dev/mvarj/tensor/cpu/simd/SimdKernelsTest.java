@@ -1,0 +1,182 @@
+package dev.mvarj.tensor.cpu.simd;
+
+import dev.mvarj.tensor.AllClose;
+import dev.mvarj.tensor.Backend;
+import dev.mvarj.tensor.BinaryOp;
+import dev.mvarj.tensor.DType;
+import dev.mvarj.tensor.ReduceOp;
+import dev.mvarj.tensor.Shape;
+import dev.mvarj.tensor.Tensor;
+import dev.mvarj.tensor.UnaryOp;
+import dev.mvarj.tensor.cpu.ReferenceBackend;
+import dev.mvarj.tensor.cpu.WorkerPool;
+import dev.mvarj.tensor.random.Rng;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** Every SIMD element-wise, reduction and softmax kernel against its reference definition, on odd sizes. */
+class SimdKernelsTest {
+
+    private static final int[] SIZES = {1, 7, 15, 16, 17, 33, 257};
+    private static final WorkerPool POOL = new WorkerPool(2);
+    private static final Backend SIMD = new SimdBackend(POOL);
+    private static final Backend REF = new ReferenceBackend();
+    private static final Rng RNG = new Rng(1234);
+
+    @AfterAll
+    static void stop() {
+        POOL.shutdown();
+    }
+
+    private static Tensor out(Tensor like) {
+        return Tensor.zeros(like.device(), DType.F32, like.shape());
+    }
+
+    private static void assertClose(String what, Tensor actual, Tensor expected, double tol) {
+        AllClose r = AllClose.check(what, actual, expected, tol, tol);
+        assertThat(r.ok()).as(r.message()).isTrue();
+    }
+
+    private static float[] range(UnaryOp op) {
+        return switch (op) {
+            case LOG, SQRT, RECIPROCAL -> new float[]{0.05f, 4f};
+            case EXP -> new float[]{-20f, 20f};
+            default -> new float[]{-6f, 6f};
+        };
+    }
+
+    @ParameterizedTest
+    @EnumSource(UnaryOp.class)
+    void unaryMatchesReference(UnaryOp op) {
+        for (int n : SIZES) {
+            float[] r = range(op);
+            for (Tensor x : new Tensor[]{RNG.uniform(r[0], r[1], 3, n), RNG.uniform(r[0], r[1], n, 3).transpose(0, 1)}) {
+                Tensor a = out(x), e = out(x);
+                SIMD.unary(op, a, x);
+                REF.unary(op, e, x);
+                assertClose(op + " n=" + n, a, e, 2e-6);
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(BinaryOp.class)
+    void binaryMatchesReferenceForEveryLayout(BinaryOp op) {
+        for (int n : SIZES) {
+            float lo = op == BinaryOp.POW || op == BinaryOp.DIV ? 0.5f : -3f;
+            Tensor x = RNG.uniform(lo, 3f, 5, n);
+            Tensor[] others = {
+                    RNG.uniform(lo, 3f, 5, n),                          // same shape
+                    RNG.uniform(lo, 3f, n).expand(5, n),                // trailing-axis (row) broadcast
+                    RNG.uniform(lo, 3f, 5, 1).expand(5, n),             // column broadcast
+                    RNG.uniform(lo, 3f).expand(5, n),                   // scalar
+                    RNG.uniform(lo, 3f, n, 5).transpose(0, 1),          // strided
+            };
+            for (int k = 0; k < others.length; k++) {
+                for (boolean swap : new boolean[]{false, true}) {
+                    Tensor a = swap ? others[k] : x, b = swap ? x : others[k];
+                    Tensor got = out(x), want = out(x);
+                    SIMD.binary(op, got, a, b);
+                    REF.binary(op, want, a, b);
+                    assertClose(op + " n=" + n + " layout=" + k + " swap=" + swap, got, want, 2e-6);
+                }
+            }
+        }
+    }
+
+    @Test
+    void binaryHandlesThreeDimensionalBroadcastOnBothSides() {
+        Tensor a = RNG.uniform(-1, 1, 3, 1, 17).expand(3, 4, 17);
+        Tensor b = RNG.uniform(-1, 1, 4, 1).expand(3, 4, 17);
+        Tensor got = Tensor.zeros(3, 4, 17), want = Tensor.zeros(3, 4, 17);
+        SIMD.binary(BinaryOp.SUB, got, a, b);
+        REF.binary(BinaryOp.SUB, want, a, b);
+        assertClose("sub", got, want, 0);
+    }
+
+    @ParameterizedTest
+    @EnumSource(ReduceOp.class)
+    void reduceMatchesReference(ReduceOp op) {
+        for (int outer : new int[]{1, 3}) {
+            for (int n : SIZES) {
+                for (int inner : new int[]{1, 5, 17}) {
+                    Tensor x = RNG.uniform(-2, 2, outer, n, inner);
+                    Tensor got = Tensor.zeros(outer, inner), want = Tensor.zeros(outer, inner);
+                    SIMD.reduce(op, got, x, outer, n, inner);
+                    REF.reduce(op, want, x, outer, n, inner);
+                    assertClose(op + " " + Shape.str(outer, n, inner), got, want, 1e-5);
+                }
+            }
+        }
+    }
+
+    @Test
+    void argmaxFindsTheFirstMaximumLikeReference() {
+        for (int n : SIZES) {
+            for (int inner : new int[]{1, 3}) {
+                Tensor x = RNG.uniform(-2, 2, 4, n, inner);
+                x = x.map(UnaryOp.ABS).mul(4f).map(UnaryOp.RELU).sub(3f).maximum(Tensor.scalar(0f)); // ties at 0
+                Tensor got = Tensor.zeros(dev.mvarj.tensor.Device.CPU, DType.I32, 4, inner);
+                Tensor want = Tensor.zeros(dev.mvarj.tensor.Device.CPU, DType.I32, 4, inner);
+                SIMD.argmax(got, x, 4, n, inner);
+                REF.argmax(want, x, 4, n, inner);
+                assertThat(got.toIntArray()).as("argmax n=%d inner=%d", n, inner).containsExactly(want.toIntArray());
+            }
+        }
+    }
+
+    @Test
+    void softmaxAndLogSoftmaxMatchReference() {
+        for (int n : SIZES) {
+            Tensor x = RNG.uniform(-30, 30, 7, n);
+            Tensor got = out(x), want = out(x);
+            SIMD.softmax(got, x, 7, n);
+            REF.softmax(want, x, 7, n);
+            assertClose("softmax n=" + n, got, want, 1e-6);
+            SIMD.logSoftmax(got, x, 7, n);
+            REF.logSoftmax(want, x, 7, n);
+            assertClose("logSoftmax n=" + n, got, want, 1e-5);
+        }
+    }
+
+    @Test
+    void stridedCopyMatchesReference() {
+        Tensor x = RNG.uniform(-1, 1, 5, 33, 7).permute(2, 0, 1);
+        Tensor got = out(x), want = out(x);
+        SIMD.copy(got, x);
+        REF.copy(want, x);
+        assertClose("copy", got, want, 0);
+    }
+
+    @Test
+    void resultsAreBitIdenticalForPoolSizesOneTwoThree() {
+        Tensor x = RNG.uniform(-3, 3, 300, 257);
+        Tensor bias = RNG.uniform(-1, 1, 257);
+        float[][] results = new float[3][];
+        for (int threads = 1; threads <= 3; threads++) {
+            WorkerPool pool = new WorkerPool(threads);
+            try {
+                SimdBackend b = new SimdBackend(pool);
+                Tensor y = out(x), s = out(x), r = Tensor.zeros(257), g = Tensor.zeros(300, 300);
+                b.binary(BinaryOp.ADD, y, x, bias.expand(300, 257));
+                b.unary(UnaryOp.GELU_TANH, y, y);
+                b.softmax(s, y, 300, 257);
+                b.reduce(ReduceOp.SUM, r, s, 1, 300, 257);
+                b.gemm(false, true, 1, 300, 300, 257, 1f, y, 257, 0, s, 257, 0, 0f, g, 300, 0);
+                float[] all = new float[300 * 257 + 257 + 300 * 300];
+                System.arraycopy(s.toFloatArray(), 0, all, 0, 300 * 257);
+                System.arraycopy(r.toFloatArray(), 0, all, 300 * 257, 257);
+                System.arraycopy(g.toFloatArray(), 0, all, 300 * 257 + 257, 300 * 300);
+                results[threads - 1] = all;
+            } finally {
+                pool.shutdown();
+            }
+        }
+        assertThat(results[1]).as("2 threads vs 1").containsExactly(results[0]);
+        assertThat(results[2]).as("3 threads vs 1").containsExactly(results[0]);
+    }
+}
