@@ -1,0 +1,138 @@
+package dev.mvarj.autograd;
+
+import dev.mvarj.tensor.Shape;
+import dev.mvarj.tensor.ShapeMismatchException;
+import dev.mvarj.tensor.Tensor;
+import org.eclipse.collections.api.map.primitive.MutableLongObjectMap;
+import org.eclipse.collections.api.set.primitive.MutableLongSet;
+import org.eclipse.collections.impl.map.mutable.primitive.LongObjectHashMap;
+import org.eclipse.collections.impl.set.mutable.primitive.LongHashSet;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/** Records ops and runs backward: an iterative topological sort, then one pass in reverse order. */
+final class Engine {
+
+    private Engine() {
+    }
+
+    /**
+     * The output of an op applied to {@code inputs}: recorded with {@code backward} when grad mode is on and some
+     * input requires a gradient, otherwise a plain constant (and {@code backward} is never called).
+     */
+    static Variable record(String op, Tensor out, Variable[] inputs, Node.Backward backward) {
+        boolean needsGrad = false;
+        if (GradMode.isEnabled()) {
+            for (Variable v : inputs) {
+                needsGrad |= v != null && v.requiresGrad();
+            }
+        }
+        return needsGrad ? new Variable(out, true, new Node(op, inputs, backward)) : Variable.constant(out);
+    }
+
+    static void backward(Variable root, Tensor gradOutput) {
+        if (!gradOutput.sameShape(root.data())) {
+            throw new ShapeMismatchException("backward: gradient shape " + Shape.str(gradOutput.shape())
+                    + " differs from the output's " + Shape.str(root.data().shape()));
+        }
+        if (!root.requiresGrad()) {
+            throw new IllegalStateException("backward: the output does not require a gradient (no input requires"
+                    + " one, or it was computed under GradMode.off())");
+        }
+        if (root.isLeaf()) {
+            root.accumulate(gradOutput);
+            return;
+        }
+        List<Node> order = topologicalOrder(root.node);
+        MutableLongObjectMap<Tensor> grads = new LongObjectHashMap<>();
+        grads.put(root.node.id, gradOutput);
+        try (var ignored = GradMode.off()) {
+            for (int i = order.size() - 1; i >= 0; i--) {
+                Node node = order.get(i);
+                Tensor g = grads.remove(node.id);
+                if (g == null) {
+                    node.release();
+                    continue;
+                }
+                Tensor[] gi = node.backward.apply(g);
+                Variable[] inputs = node.inputs;
+                node.release();
+                for (int k = 0; k < inputs.length; k++) {
+                    Variable in = inputs[k];
+                    if (in == null || !in.requiresGrad() || gi[k] == null) {
+                        continue;
+                    }
+                    if (!gi[k].sameShape(in.data())) {
+                        throw new IllegalStateException(node.op + " backward: gradient of input " + k + " has shape "
+                                + Shape.str(gi[k].shape()) + ", input has " + Shape.str(in.data().shape()));
+                    }
+                    if (in.node == null) {
+                        in.accumulate(gi[k]);
+                    } else {
+                        Tensor prev = grads.get(in.node.id);
+                        grads.put(in.node.id, prev == null ? gi[k] : prev.add(gi[k]));
+                    }
+                }
+            }
+        }
+    }
+
+    /** Nodes such that every node comes after all nodes it feeds into... reversed: inputs before their users. */
+    private static List<Node> topologicalOrder(Node root) {
+        List<Node> order = new ArrayList<>();
+        MutableLongSet visited = new LongHashSet();
+        // iterative post-order DFS: a frame is a node and the index of the next input to visit
+        ArrayDeque<Object[]> stack = new ArrayDeque<>();
+        if (root.released()) {
+            throw released(root);
+        }
+        visited.add(root.id);
+        stack.push(new Object[]{root, 0});
+        while (!stack.isEmpty()) {
+            Object[] frame = stack.peek();
+            Node node = (Node) frame[0];
+            int next = (Integer) frame[1];
+            if (next < node.inputs.length) {
+                frame[1] = next + 1;
+                Variable in = node.inputs[next];
+                if (in != null && in.node != null && in.requiresGrad() && visited.add(in.node.id)) {
+                    if (in.node.released()) {
+                        throw released(in.node);
+                    }
+                    stack.push(new Object[]{in.node, 0});
+                }
+            } else {
+                stack.pop();
+                order.add(node);
+            }
+        }
+        return order;
+    }
+
+    private static IllegalStateException released(Node node) {
+        return new IllegalStateException("backward through the graph a second time: the saved tensors of '" + node.op
+                + "' were already freed by an earlier backward()");
+    }
+
+    /** Sums {@code g} down to {@code shape}, undoing NumPy broadcasting (leading axes and size-1 axes). */
+    static Tensor sumTo(Tensor g, int[] shape) {
+        int[] gs = g.shape();
+        if (Arrays.equals(gs, shape)) {
+            return g;
+        }
+        int lead = gs.length - shape.length;
+        Tensor r = g;
+        for (int d = 0; d < lead; d++) {
+            r = r.sum(0, false);
+        }
+        for (int d = 0; d < shape.length; d++) {
+            if (shape[d] == 1 && r.size(d) != 1) {
+                r = r.sum(d, true);
+            }
+        }
+        return r;
+    }
+}

@@ -1,0 +1,45 @@
+package dev.mvarj.autograd;
+
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * One recorded op: the inputs it was applied to and the backward function that maps the gradient of its output to
+ * the gradients of its inputs. The backward function is a closure over exactly the tensors the op saved; it is
+ * dropped (and with it the saved tensors) as soon as it has run.
+ */
+public final class Node {
+
+    /** Gradient of the output (shape of the output) -> gradients of the inputs (null where not needed). */
+    @FunctionalInterface
+    public interface Backward {
+        dev.mvarj.tensor.Tensor[] apply(dev.mvarj.tensor.Tensor gradOutput);
+    }
+
+    private static final AtomicLong IDS = new AtomicLong();
+
+    final long id = IDS.incrementAndGet();
+    final String op;
+    Variable[] inputs;
+    Backward backward;
+
+    Node(String op, Variable[] inputs, Backward backward) {
+        this.op = op;
+        this.inputs = inputs;
+        this.backward = backward;
+    }
+
+    /** The name of the op that made this node ("matmul", "layer_norm", ...). */
+    public String op() {
+        return op;
+    }
+
+    /** Drops the saved tensors and the links to the inputs. */
+    void release() {
+        inputs = null;
+        backward = null;
+    }
+
+    boolean released() {
+        return backward == null;
+    }
+}
