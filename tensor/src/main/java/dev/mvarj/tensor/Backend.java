@@ -32,7 +32,10 @@ public interface Backend {
     /** The elements of {@code src} (any strides, I32) in row-major order. */
     int[] downloadInts(Tensor src);
 
-    /** {@code dst (shape) <- src (shape)}: strided copy; src may have zero strides (broadcast), dst is contiguous. */
+    /**
+     * {@code dst (shape) <- src (shape)}: strided copy. src may have zero strides (broadcast); dst may be any view
+     * whose elements do not overlap (e.g. a slice being filled by concat or by slice's backward).
+     */
     void copy(Tensor dst, Tensor src);
 
     /** Every element of {@code dst} (contiguous) set to {@code value} (cast to int for I32). */
@@ -60,6 +63,12 @@ public interface Backend {
      */
     void binary(BinaryOp op, Tensor out, Tensor a, Tensor b);
 
+    /**
+     * {@code out (shape) = cond != 0 ? a : b}: cond (I32), a and b already have out's shape (zero strides where they
+     * broadcast); out is contiguous.
+     */
+    void where(Tensor out, Tensor cond, Tensor a, Tensor b);
+
     /** {@code x (outer, n, inner) -> out (outer, inner)}: reduces the middle axis. */
     void reduce(ReduceOp op, Tensor out, Tensor x, int outer, int n, int inner);
 
@@ -71,4 +80,68 @@ public interface Backend {
 
     /** {@code x (rows, n) -> out (rows, n)}: log-softmax over the last axis. */
     void logSoftmax(Tensor out, Tensor x, int rows, int n);
+
+    /** {@code y, dy (rows, n) -> dx (rows, n)}: softmax backward, dx = y ⊙ (dy − Σ dy ⊙ y). */
+    void softmaxBackward(Tensor dx, Tensor y, Tensor dy, int rows, int n);
+
+    /** {@code y, dy (rows, n) -> dx (rows, n)}: log-softmax backward, dx = dy − exp(y) · Σ dy. */
+    void logSoftmaxBackward(Tensor dx, Tensor y, Tensor dy, int rows, int n);
+
+    // ------------------------------------------------------------------------------------------ indexing
+
+    /**
+     * {@code x (outer, n, inner), index (m) I32 -> out (outer, m, inner)}: out[o, j, i] = x[o, index[j], i]
+     * (index-select along the middle axis; embedding is the case outer = 1). Throws on an index outside [0, n).
+     */
+    void indexSelect(Tensor out, Tensor x, Tensor index, int outer, int n, int inner, int m);
+
+    /** The backward of {@link #indexSelect}: {@code dx[o, index[j], i] += dout[o, j, i]}; accumulates into dx. */
+    void indexAdd(Tensor dx, Tensor dout, Tensor index, int outer, int n, int inner, int m);
+
+    /**
+     * {@code x (outer, n, inner), index (outer, m, inner) I32 -> out (outer, m, inner)}:
+     * out[o, j, i] = x[o, index[o, j, i], i] (torch.gather along the middle axis).
+     */
+    void gather(Tensor out, Tensor x, Tensor index, int outer, int n, int inner, int m);
+
+    /** The backward of {@link #gather}: {@code dx[o, index[o, j, i], i] += dout[o, j, i]}; accumulates into dx. */
+    void scatterAdd(Tensor dx, Tensor dout, Tensor index, int outer, int n, int inner, int m);
+
+    // ------------------------------------------------------------------------------------------ normalisation, loss
+
+    /**
+     * Layer norm over the last axis: {@code x (rows, C) -> out (rows, C), mean (rows), rstd (rows)};
+     * out = (x − mean) · rstd · w + b, rstd = 1/√(var + eps) with the biased variance. w and b (C) may be null
+     * (no affine parameters).
+     */
+    void layerNormForward(Tensor out, Tensor mean, Tensor rstd, Tensor x, Tensor w, Tensor b,
+                          int rows, int C, float eps);
+
+    /**
+     * Layer norm backward: {@code dout, x (rows, C), mean, rstd (rows) -> dx (rows, C)}, and when w is not null
+     * dw, db (C) (written, not accumulated).
+     */
+    void layerNormBackward(Tensor dx, Tensor dw, Tensor db, Tensor dout, Tensor x, Tensor mean, Tensor rstd,
+                           Tensor w, int rows, int C);
+
+    /**
+     * Fused softmax cross-entropy: {@code logits (N, V), target (N) I32, weight (N) -> loss (N), lse (N)}:
+     * loss_i = weight_i · [(1 − ε) · (lse_i − logit_{i,t}) + ε · (lse_i − mean_v logit_{i,v})], with
+     * lse the log-sum-exp of the row and ε the label smoothing (as torch's label_smoothing).
+     */
+    void crossEntropyForward(Tensor loss, Tensor lse, Tensor logits, Tensor target, Tensor weight,
+                             int N, int V, float smoothing);
+
+    /**
+     * Cross-entropy backward: {@code dlogits (N, V) = dloss_i · weight_i · (softmax_i − (1 − ε) onehot_t − ε / V)},
+     * with dloss (N) the upstream gradient of each row's loss and lse from the forward.
+     */
+    void crossEntropyBackward(Tensor dlogits, Tensor dloss, Tensor logits, Tensor lse, Tensor target, Tensor weight,
+                              int N, int V, float smoothing);
+
+    // ------------------------------------------------------------------------------------------ attention
+    // (attention and neighbourhood attention kernels)
+
+    // ------------------------------------------------------------------------------------------ vision
+    // (conv2d, resampling, group norm kernels)
 }

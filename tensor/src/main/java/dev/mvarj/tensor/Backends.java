@@ -20,6 +20,7 @@ public final class Backends {
     public static final String CPU_BACKEND_PROPERTY = "mvarj.cpu.backend";
 
     private static final Map<Device, Backend> OPEN = new ConcurrentHashMap<>();
+    private static final ThreadLocal<Backend> CPU_OVERRIDE = new ThreadLocal<>();
 
     private Backends() {
     }
@@ -30,7 +31,33 @@ public final class Backends {
     }
 
     public static Backend forDevice(Device device) {
+        if (device.isCpu()) {
+            Backend override = CPU_OVERRIDE.get();
+            if (override != null) {
+                return override;
+            }
+        }
         return OPEN.computeIfAbsent(device, Backends::open);
+    }
+
+    /**
+     * Runs the CPU ops of this thread on {@code backend} until the scope closes; gradient checks use it to run on
+     * the {@code ReferenceBackend}, tests to compare backends op by op. Both CPU backends share one storage type.
+     */
+    public static Scope useCpu(Backend backend) {
+        if (!backend.device().isCpu()) {
+            throw new IllegalArgumentException("useCpu: " + backend.name() + " is not a CPU backend");
+        }
+        Backend previous = CPU_OVERRIDE.get();
+        CPU_OVERRIDE.set(backend);
+        return () -> CPU_OVERRIDE.set(previous);
+    }
+
+    /** An {@link AutoCloseable} that does not throw. */
+    @FunctionalInterface
+    public interface Scope extends AutoCloseable {
+        @Override
+        void close();
     }
 
     private static Backend open(Device device) {
