@@ -70,19 +70,19 @@ public class ReferenceBackend implements Backend {
 
     @Override
     public void copy(Tensor dst, Tensor src) {
-        contiguous("copy", dst);
         int n = dst.numel();
-        int[] off = new int[n];
-        Host.offsets(src, 0, n, off);
+        int[] offS = new int[n], offD = new int[n];
+        Host.offsets(src, 0, n, offS);
+        Host.offsets(dst, 0, n, offD);
         if (dst.dtype() == DType.F32) {
             float[] s = f(src), d = f(dst);
             for (int k = 0; k < n; k++) {
-                d[dst.offset() + k] = s[off[k]];
+                d[offD[k]] = s[offS[k]];
             }
         } else {
             int[] s = i(src), d = i(dst);
             for (int k = 0; k < n; k++) {
-                d[dst.offset() + k] = s[off[k]];
+                d[offD[k]] = s[offS[k]];
             }
         }
     }
@@ -143,6 +143,21 @@ public class ReferenceBackend implements Backend {
         float[] A = f(a), B = f(b), O = f(out);
         for (int k = 0; k < n; k++) {
             O[out.offset() + k] = op.apply(A[offA[k]], B[offB[k]]);
+        }
+    }
+
+    @Override
+    public void where(Tensor out, Tensor cond, Tensor a, Tensor b) {
+        contiguous("where", out);
+        int n = out.numel();
+        int[] offC = new int[n], offA = new int[n], offB = new int[n];
+        Host.offsets(cond, 0, n, offC);
+        Host.offsets(a, 0, n, offA);
+        Host.offsets(b, 0, n, offB);
+        int[] C = i(cond);
+        float[] A = f(a), B = f(b), O = f(out);
+        for (int k = 0; k < n; k++) {
+            O[out.offset() + k] = C[offC[k]] != 0 ? A[offA[k]] : B[offB[k]];
         }
     }
 
@@ -240,4 +255,221 @@ public class ReferenceBackend implements Backend {
         }
         return m;
     }
+
+    // y, dy (rows, n) -> dx (rows, n): dx = y ⊙ (dy − Σ dy ⊙ y)
+    @Override
+    public void softmaxBackward(Tensor dx, Tensor y, Tensor dy, int rows, int n) {
+        float[] DX = f(dx), Y = f(y), DY = f(dy);
+        for (int r = 0; r < rows; r++) {
+            int dxo = dx.offset() + r * n, yo = y.offset() + r * n, dyo = dy.offset() + r * n;
+            double dot = 0;
+            for (int k = 0; k < n; k++) {
+                dot += (double) DY[dyo + k] * Y[yo + k];
+            }
+            for (int k = 0; k < n; k++) {
+                DX[dxo + k] = (float) (Y[yo + k] * (DY[dyo + k] - dot));
+            }
+        }
+    }
+
+    // y, dy (rows, n) -> dx (rows, n): dx = dy − exp(y) · Σ dy
+    @Override
+    public void logSoftmaxBackward(Tensor dx, Tensor y, Tensor dy, int rows, int n) {
+        float[] DX = f(dx), Y = f(y), DY = f(dy);
+        for (int r = 0; r < rows; r++) {
+            int dxo = dx.offset() + r * n, yo = y.offset() + r * n, dyo = dy.offset() + r * n;
+            double sum = 0;
+            for (int k = 0; k < n; k++) {
+                sum += DY[dyo + k];
+            }
+            for (int k = 0; k < n; k++) {
+                DX[dxo + k] = (float) (DY[dyo + k] - Math.exp(Y[yo + k]) * sum);
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------ indexing
+
+    /** Throws unless 0 <= idx < n. */
+    protected static int checkIndex(String kernel, int idx, int n) {
+        if (idx < 0 || idx >= n) {
+            throw new IndexOutOfBoundsException(kernel + ": index " + idx + " out of range [0, " + n + ")");
+        }
+        return idx;
+    }
+
+    // x (outer, n, inner), index (m) -> out (outer, m, inner)
+    @Override
+    public void indexSelect(Tensor out, Tensor x, Tensor index, int outer, int n, int inner, int m) {
+        float[] X = f(x), O = f(out);
+        int[] I = i(index);
+        for (int o = 0; o < outer; o++) {
+            for (int j = 0; j < m; j++) {
+                int src = checkIndex("indexSelect", I[index.offset() + j], n);
+                for (int c = 0; c < inner; c++) {
+                    O[out.offset() + (o * m + j) * inner + c] = X[x.offset() + (o * n + src) * inner + c];
+                }
+            }
+        }
+    }
+
+    // dout (outer, m, inner), index (m) -> dx (outer, n, inner) +=
+    @Override
+    public void indexAdd(Tensor dx, Tensor dout, Tensor index, int outer, int n, int inner, int m) {
+        float[] DX = f(dx), DO = f(dout);
+        int[] I = i(index);
+        for (int o = 0; o < outer; o++) {
+            for (int j = 0; j < m; j++) {
+                int dst = checkIndex("indexAdd", I[index.offset() + j], n);
+                for (int c = 0; c < inner; c++) {
+                    DX[dx.offset() + (o * n + dst) * inner + c] += DO[dout.offset() + (o * m + j) * inner + c];
+                }
+            }
+        }
+    }
+
+    // x (outer, n, inner), index (outer, m, inner) -> out (outer, m, inner)
+    @Override
+    public void gather(Tensor out, Tensor x, Tensor index, int outer, int n, int inner, int m) {
+        float[] X = f(x), O = f(out);
+        int[] I = i(index);
+        for (int o = 0; o < outer; o++) {
+            for (int j = 0; j < m; j++) {
+                for (int c = 0; c < inner; c++) {
+                    int e = (o * m + j) * inner + c;
+                    int src = checkIndex("gather", I[index.offset() + e], n);
+                    O[out.offset() + e] = X[x.offset() + (o * n + src) * inner + c];
+                }
+            }
+        }
+    }
+
+    // dout (outer, m, inner), index (outer, m, inner) -> dx (outer, n, inner) +=
+    @Override
+    public void scatterAdd(Tensor dx, Tensor dout, Tensor index, int outer, int n, int inner, int m) {
+        float[] DX = f(dx), DO = f(dout);
+        int[] I = i(index);
+        for (int o = 0; o < outer; o++) {
+            for (int j = 0; j < m; j++) {
+                for (int c = 0; c < inner; c++) {
+                    int e = (o * m + j) * inner + c;
+                    int dst = checkIndex("scatterAdd", I[index.offset() + e], n);
+                    DX[dx.offset() + (o * n + dst) * inner + c] += DO[dout.offset() + e];
+                }
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------ normalisation, loss
+
+    // x (rows, C) -> out (rows, C), mean (rows), rstd (rows)
+    @Override
+    public void layerNormForward(Tensor out, Tensor mean, Tensor rstd, Tensor x, Tensor w, Tensor b,
+                                 int rows, int C, float eps) {
+        float[] X = f(x), O = f(out), M = f(mean), R = f(rstd);
+        float[] W = w == null ? null : f(w), B = b == null ? null : f(b);
+        for (int r = 0; r < rows; r++) {
+            int xo = x.offset() + r * C, oo = out.offset() + r * C;
+            double mu = 0;
+            for (int c = 0; c < C; c++) {
+                mu += X[xo + c];
+            }
+            mu /= C;
+            double var = 0;
+            for (int c = 0; c < C; c++) {
+                double d = X[xo + c] - mu;
+                var += d * d;
+            }
+            var /= C;
+            double rs = 1.0 / Math.sqrt(var + eps);
+            for (int c = 0; c < C; c++) {
+                double nrm = (X[xo + c] - mu) * rs;
+                O[oo + c] = (float) (W == null ? nrm : nrm * W[w.offset() + c] + (B == null ? 0 : B[b.offset() + c]));
+            }
+            M[mean.offset() + r] = (float) mu;
+            R[rstd.offset() + r] = (float) rs;
+        }
+    }
+
+    // dout, x (rows, C), mean, rstd (rows) -> dx (rows, C); dw, db (C)
+    // with g = dout ⊙ w and x̂ = (x − mean) · rstd: dx = rstd · (g − mean(g) − x̂ · mean(g ⊙ x̂))
+    @Override
+    public void layerNormBackward(Tensor dx, Tensor dw, Tensor db, Tensor dout, Tensor x, Tensor mean, Tensor rstd,
+                                  Tensor w, int rows, int C) {
+        float[] DX = f(dx), DO = f(dout), X = f(x), M = f(mean), R = f(rstd);
+        float[] W = w == null ? null : f(w);
+        double[] dwAcc = new double[C], dbAcc = new double[C];
+        for (int r = 0; r < rows; r++) {
+            int o = r * C;
+            double mu = M[mean.offset() + r], rs = R[rstd.offset() + r];
+            double gMean = 0, gxMean = 0;
+            for (int c = 0; c < C; c++) {
+                double xh = (X[x.offset() + o + c] - mu) * rs;
+                double g = DO[dout.offset() + o + c] * (W == null ? 1.0 : W[w.offset() + c]);
+                gMean += g;
+                gxMean += g * xh;
+                dwAcc[c] += DO[dout.offset() + o + c] * xh;
+                dbAcc[c] += DO[dout.offset() + o + c];
+            }
+            gMean /= C;
+            gxMean /= C;
+            for (int c = 0; c < C; c++) {
+                double xh = (X[x.offset() + o + c] - mu) * rs;
+                double g = DO[dout.offset() + o + c] * (W == null ? 1.0 : W[w.offset() + c]);
+                DX[dx.offset() + o + c] = (float) (rs * (g - gMean - xh * gxMean));
+            }
+        }
+        if (W != null) {
+            float[] DW = f(dw), DB = f(db);
+            for (int c = 0; c < C; c++) {
+                DW[dw.offset() + c] = (float) dwAcc[c];
+                DB[db.offset() + c] = (float) dbAcc[c];
+            }
+        }
+    }
+
+    // logits (N, V), target (N), weight (N) -> loss (N), lse (N)
+    @Override
+    public void crossEntropyForward(Tensor loss, Tensor lse, Tensor logits, Tensor target, Tensor weight,
+                                    int N, int V, float smoothing) {
+        float[] Z = f(logits), LO = f(loss), LS = f(lse), WT = f(weight);
+        int[] T = i(target);
+        for (int r = 0; r < N; r++) {
+            int zo = logits.offset() + r * V;
+            float max = rowMax(Z, zo, V);
+            double sum = 0, mean = 0;
+            for (int v = 0; v < V; v++) {
+                sum += Math.exp(Z[zo + v] - max);
+                mean += Z[zo + v];
+            }
+            mean /= V;
+            double l = max + Math.log(sum);
+            int t = checkIndex("crossEntropy", T[target.offset() + r], V);
+            double ce = (1 - smoothing) * (l - Z[zo + t]) + smoothing * (l - mean);
+            LO[loss.offset() + r] = (float) (WT[weight.offset() + r] * ce);
+            LS[lse.offset() + r] = (float) l;
+        }
+    }
+
+    // dloss (N) -> dlogits (N, V) = dloss_i · w_i · (softmax − (1 − ε) onehot − ε / V)
+    @Override
+    public void crossEntropyBackward(Tensor dlogits, Tensor dloss, Tensor logits, Tensor lse, Tensor target,
+                                     Tensor weight, int N, int V, float smoothing) {
+        float[] DZ = f(dlogits), DL = f(dloss), Z = f(logits), LS = f(lse), WT = f(weight);
+        int[] T = i(target);
+        for (int r = 0; r < N; r++) {
+            int zo = logits.offset() + r * V, dzo = dlogits.offset() + r * V;
+            double scale = (double) DL[dloss.offset() + r] * WT[weight.offset() + r];
+            double l = LS[lse.offset() + r];
+            int t = T[target.offset() + r];
+            for (int v = 0; v < V; v++) {
+                double p = Math.exp(Z[zo + v] - l) - smoothing / V - (v == t ? 1 - smoothing : 0);
+                DZ[dzo + v] = (float) (scale * p);
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------ attention
+
+    // ------------------------------------------------------------------------------------------ vision
 }

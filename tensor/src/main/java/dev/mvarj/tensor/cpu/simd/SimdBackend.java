@@ -28,6 +28,7 @@ public final class SimdBackend extends ReferenceBackend {
 
     static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     static final int L = S.length();
+    static final FloatVector ZERO = FloatVector.zero(S), ONE = FloatVector.broadcast(S, 1f);
 
     /** Elements per chunk of element-wise kernels: large enough to amortise the hand-off, small for balance. */
     private static final int ELEMENT_GRAIN = 1 << 14;
@@ -53,7 +54,7 @@ public final class SimdBackend extends ReferenceBackend {
     }
 
     /** Rows per chunk for row-wise kernels, so that a chunk holds about {@link #ELEMENT_GRAIN} elements. */
-    private static int rowGrain(int rowLength) {
+    static int rowGrain(int rowLength) {
         return Math.max(1, ELEMENT_GRAIN / Math.max(1, rowLength));
     }
 
@@ -61,8 +62,7 @@ public final class SimdBackend extends ReferenceBackend {
 
     @Override
     public void copy(Tensor dst, Tensor src) {
-        contiguous("copy", dst);
-        if (src.isContiguous()) {
+        if (src.isContiguous() && dst.isContiguous()) {
             if (dst.dtype() == DType.F32) {
                 System.arraycopy(f(src), src.offset(), f(dst), dst.offset(), dst.numel());
             } else {
@@ -70,19 +70,19 @@ public final class SimdBackend extends ReferenceBackend {
             }
             return;
         }
-        int n = dst.numel();
-        pool.parallelFor(n, ELEMENT_GRAIN, (start, end) -> {
-            int[] off = new int[end - start];
-            Host.offsets(src, start, end - start, off);
+        pool.parallelFor(dst.numel(), ELEMENT_GRAIN, (start, end) -> {
+            int[] offS = new int[end - start], offD = new int[end - start];
+            Host.offsets(src, start, end - start, offS);
+            Host.offsets(dst, start, end - start, offD);
             if (dst.dtype() == DType.F32) {
                 float[] s = f(src), d = f(dst);
-                for (int k = start; k < end; k++) {
-                    d[dst.offset() + k] = s[off[k - start]];
+                for (int k = 0; k < offD.length; k++) {
+                    d[offD[k]] = s[offS[k]];
                 }
             } else {
                 int[] s = i(src), d = i(dst);
-                for (int k = start; k < end; k++) {
-                    d[dst.offset() + k] = s[off[k - start]];
+                for (int k = 0; k < offD.length; k++) {
+                    d[offD[k]] = s[offS[k]];
                 }
             }
         });
@@ -153,6 +153,22 @@ public final class SimdBackend extends ReferenceBackend {
             case POW -> a.lanewise(VectorOperators.POW, b);
             case MAX -> a.max(b);
             case MIN -> a.min(b);
+            case GT -> ZERO.blend(ONE, a.compare(VectorOperators.GT, b));
+            case GE -> ZERO.blend(ONE, a.compare(VectorOperators.GE, b));
+            case EQ -> ZERO.blend(ONE, a.compare(VectorOperators.EQ, b));
+            case GELU_TANH_GRAD -> {
+                // a = x, b = dy: dy · (0.5 (1 + t) + 0.5 x (1 − t²) · c (1 + 3 · 0.044715 x²)), t = tanh(c (x + 0.044715 x³))
+                FloatVector x2 = a.mul(a);
+                FloatVector t = x2.mul(0.044715f).add(1f).mul(a).mul((float) UnaryOp.GELU_C)
+                        .lanewise(VectorOperators.TANH);
+                FloatVector du = x2.mul(3 * 0.044715f).add(1f).mul((float) UnaryOp.GELU_C);
+                FloatVector d = t.add(1f).mul(0.5f).add(a.mul(0.5f).mul(t.mul(t).neg().add(1f)).mul(du));
+                yield d.mul(b);
+            }
+            case SILU_GRAD -> {
+                FloatVector sg = ONE.div(a.neg().lanewise(VectorOperators.EXP).add(1f));
+                yield b.mul(sg).mul(a.mul(sg.neg().add(1f)).add(1f));
+            }
         };
     }
 
@@ -280,6 +296,23 @@ public final class SimdBackend extends ReferenceBackend {
                 } else {
                     binaryRun(op, A, ar, B, br, O, o, cols);
                 }
+            }
+        });
+    }
+
+    @Override
+    public void where(Tensor out, Tensor cond, Tensor a, Tensor b) {
+        contiguous("where", out);
+        if (!(cond.isContiguous() && a.isContiguous() && b.isContiguous())) {
+            super.where(out, cond, a, b);
+            return;
+        }
+        int[] C = i(cond);
+        float[] A = f(a), B = f(b), O = f(out);
+        int co = cond.offset(), ao = a.offset(), bo = b.offset(), oo = out.offset();
+        pool.parallelFor(out.numel(), ELEMENT_GRAIN, (s0, s1) -> {
+            for (int k = s0; k < s1; k++) {
+                O[oo + k] = C[co + k] != 0 ? A[ao + k] : B[bo + k];
             }
         });
     }
@@ -438,4 +471,70 @@ public final class SimdBackend extends ReferenceBackend {
             }
         });
     }
+
+    @Override
+    public void softmaxBackward(Tensor dx, Tensor y, Tensor dy, int rows, int n) {
+        SimdRows.softmaxBackward(pool, f(dx), dx.offset(), f(y), y.offset(), f(dy), dy.offset(), rows, n, false);
+    }
+
+    @Override
+    public void logSoftmaxBackward(Tensor dx, Tensor y, Tensor dy, int rows, int n) {
+        SimdRows.softmaxBackward(pool, f(dx), dx.offset(), f(y), y.offset(), f(dy), dy.offset(), rows, n, true);
+    }
+
+    // ---------------------------------------------------------------------------------------------------- indexing
+
+    @Override
+    public void indexSelect(Tensor out, Tensor x, Tensor index, int outer, int n, int inner, int m) {
+        SimdIndexing.indexSelect(pool, f(out), out.offset(), f(x), x.offset(), i(index), index.offset(),
+                outer, n, inner, m);
+    }
+
+    @Override
+    public void indexAdd(Tensor dx, Tensor dout, Tensor index, int outer, int n, int inner, int m) {
+        SimdIndexing.indexAdd(pool, f(dx), dx.offset(), f(dout), dout.offset(), i(index), index.offset(),
+                outer, n, inner, m);
+    }
+
+    @Override
+    public void gather(Tensor out, Tensor x, Tensor index, int outer, int n, int inner, int m) {
+        SimdIndexing.gather(pool, f(out), out.offset(), f(x), x.offset(), i(index), index.offset(),
+                outer, n, inner, m, false);
+    }
+
+    @Override
+    public void scatterAdd(Tensor dx, Tensor dout, Tensor index, int outer, int n, int inner, int m) {
+        SimdIndexing.gather(pool, f(dx), dx.offset(), f(dout), dout.offset(), i(index), index.offset(),
+                outer, n, inner, m, true);
+    }
+
+    // ---------------------------------------------------------------------------------------------------- norm, loss
+
+    @Override
+    public void layerNormForward(Tensor out, Tensor mean, Tensor rstd, Tensor x, Tensor w, Tensor b,
+                                 int rows, int C, float eps) {
+        SimdRows.layerNormForward(pool, out, mean, rstd, x, w, b, rows, C, eps);
+    }
+
+    @Override
+    public void layerNormBackward(Tensor dx, Tensor dw, Tensor db, Tensor dout, Tensor x, Tensor mean, Tensor rstd,
+                                  Tensor w, int rows, int C) {
+        SimdRows.layerNormBackward(pool, dx, dw, db, dout, x, mean, rstd, w, rows, C);
+    }
+
+    @Override
+    public void crossEntropyForward(Tensor loss, Tensor lse, Tensor logits, Tensor target, Tensor weight,
+                                    int N, int V, float smoothing) {
+        SimdRows.crossEntropyForward(pool, loss, lse, logits, target, weight, N, V, smoothing);
+    }
+
+    @Override
+    public void crossEntropyBackward(Tensor dlogits, Tensor dloss, Tensor logits, Tensor lse, Tensor target,
+                                     Tensor weight, int N, int V, float smoothing) {
+        SimdRows.crossEntropyBackward(pool, dlogits, dloss, logits, lse, target, weight, N, V, smoothing);
+    }
+
+    // ---------------------------------------------------------------------------------------------------- attention
+
+    // ---------------------------------------------------------------------------------------------------- vision
 }
