@@ -11,7 +11,7 @@ import dev.mvarj.tensor.Tensor;
  */
 public final class Variable {
 
-    private final Tensor data;
+    private Tensor data;
     private final boolean requiresGrad;
     final Node node;
     private Tensor grad;
@@ -39,6 +39,21 @@ public final class Variable {
     /** The accumulated gradient of a leaf, or null if backward has not reached it. */
     public Tensor grad() {
         return grad;
+    }
+
+    /**
+     * Replaces the value of a leaf by a tensor of the same shape, as PyTorch's {@code p.data = ...}; used to move
+     * parameters into one flat storage and to load checkpoints. Not allowed on op outputs.
+     */
+    public void setData(Tensor newData) {
+        if (node != null) {
+            throw new IllegalStateException("setData: only leaves can be rebound, this variable was made by " + node.op);
+        }
+        if (!newData.sameShape(data)) {
+            throw new dev.mvarj.tensor.ShapeMismatchException("setData: new shape " + Shape.str(newData.shape())
+                    + " differs from " + Shape.str(data.shape()));
+        }
+        data = newData;
     }
 
     /** Forgets the accumulated gradient. */
@@ -86,9 +101,16 @@ public final class Variable {
         return constant(data);
     }
 
-    /** Adds {@code g} into this leaf's gradient. */
+    /**
+     * Adds {@code g} into this leaf's gradient: in place when a gradient tensor exists (for parameters, a view of
+     * the flat gradient storage), otherwise into a fresh copy (g itself may be shared with other inputs).
+     */
     void accumulate(Tensor g) {
-        grad = grad == null ? g.contiguous() : grad.add(g);
+        if (grad == null) {
+            grad = g.copy();
+        } else {
+            grad.backend().binary(dev.mvarj.tensor.BinaryOp.ADD, grad, grad, g);
+        }
     }
 
     /** Backpropagates from this scalar (gradient 1). */

@@ -87,6 +87,22 @@ public interface Backend {
     /** {@code y, dy (rows, n) -> dx (rows, n)}: log-softmax backward, dx = dy − exp(y) · Σ dy. */
     void logSoftmaxBackward(Tensor dx, Tensor y, Tensor dy, int rows, int n);
 
+    // ------------------------------------------------------------------------------------------ optimiser
+
+    /**
+     * Σ x² over {@code x (n)} (contiguous), accumulated in a fixed order (global-norm clipping). A synchronisation
+     * point: the value comes back to the host.
+     */
+    double sumOfSquares(Tensor x, int n);
+
+    /**
+     * One AdamW step over {@code n} contiguous elements, in place, with PyTorch's semantics and operation order:
+     * g' = gradScale · g; p −= lr · wd · p; m = β1 m + (1 − β1) g'; v = β2 v + (1 − β2) g'²;
+     * p −= (lr / (1 − β1^t)) · m / (√v / √(1 − β2^t) + eps).
+     */
+    void adamwStep(Tensor p, Tensor g, Tensor m, Tensor v, int n, float lr, float beta1, float beta2, float eps,
+                   float weightDecay, int step, float gradScale);
+
     // ------------------------------------------------------------------------------------------ indexing
 
     /**

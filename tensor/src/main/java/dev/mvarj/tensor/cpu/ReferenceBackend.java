@@ -288,6 +288,35 @@ public class ReferenceBackend implements Backend {
         }
     }
 
+    // ------------------------------------------------------------------------------------------ optimiser
+
+    @Override
+    public double sumOfSquares(Tensor x, int n) {
+        float[] X = f(x);
+        double s = 0;
+        for (int k = 0; k < n; k++) {
+            s += (double) X[x.offset() + k] * X[x.offset() + k];
+        }
+        return s;
+    }
+
+    @Override
+    public void adamwStep(Tensor p, Tensor g, Tensor m, Tensor v, int n, float lr, float beta1, float beta2,
+                          float eps, float weightDecay, int step, float gradScale) {
+        float[] P = f(p), G = f(g), M = f(m), V = f(v);
+        float bc1 = 1f - (float) Math.pow(beta1, step), bc2 = 1f - (float) Math.pow(beta2, step);
+        float stepSize = lr / bc1, bc2Sqrt = (float) Math.sqrt(bc2);
+        for (int k = 0; k < n; k++) {
+            int pi = p.offset() + k, mi = m.offset() + k, vi = v.offset() + k;
+            float grad = G[g.offset() + k] * gradScale;
+            P[pi] = P[pi] * (1f - lr * weightDecay);
+            M[mi] = M[mi] * beta1 + (1f - beta1) * grad;
+            V[vi] = V[vi] * beta2 + (1f - beta2) * grad * grad;
+            float denom = (float) Math.sqrt(V[vi]) / bc2Sqrt + eps;
+            P[pi] = P[pi] - stepSize * (M[mi] / denom);
+        }
+    }
+
     // ------------------------------------------------------------------------------------------ indexing
 
     /** Throws unless 0 <= idx < n. */

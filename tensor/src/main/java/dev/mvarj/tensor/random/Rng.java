@@ -35,6 +35,14 @@ public final class Rng {
         return offset;
     }
 
+    /** Moves the stream to {@code offset} (resuming from a checkpoint). */
+    public void seek(long offset) {
+        if (offset < 0) {
+            throw new IllegalArgumentException("offset must be >= 0, got " + offset);
+        }
+        this.offset = offset;
+    }
+
     /** Reserves {@code blocks} blocks and returns the first. */
     private long reserve(long blocks) {
         long first = offset;

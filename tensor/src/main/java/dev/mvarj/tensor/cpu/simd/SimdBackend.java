@@ -482,6 +482,54 @@ public final class SimdBackend extends ReferenceBackend {
         SimdRows.softmaxBackward(pool, f(dx), dx.offset(), f(y), y.offset(), f(dy), dy.offset(), rows, n, true);
     }
 
+    // ---------------------------------------------------------------------------------------------------- optimiser
+
+    /** Elements per chunk of the optimiser kernels; fixed, so partial sums combine identically for any pool. */
+    private static final int OPTIM_GRAIN = 1 << 16;
+
+    @Override
+    public double sumOfSquares(Tensor x, int n) {
+        float[] X = f(x);
+        int xo = x.offset();
+        double[] partial = new double[WorkerPool.chunks(n, OPTIM_GRAIN)];
+        pool.parallelFor(n, OPTIM_GRAIN, (s0, s1) -> partial[s0 / OPTIM_GRAIN] = SimdRows.dot(X, xo + s0, X, xo + s0, s1 - s0));
+        double s = 0;
+        for (double v : partial) {
+            s += v;
+        }
+        return s;
+    }
+
+    @Override
+    public void adamwStep(Tensor p, Tensor g, Tensor m, Tensor v, int n, float lr, float beta1, float beta2,
+                          float eps, float weightDecay, int step, float gradScale) {
+        float[] P = f(p), G = f(g), M = f(m), V = f(v);
+        int po = p.offset(), go = g.offset(), mo = m.offset(), vo = v.offset();
+        float bc1 = 1f - (float) Math.pow(beta1, step), bc2 = 1f - (float) Math.pow(beta2, step);
+        float stepSize = lr / bc1, bc2Sqrt = (float) Math.sqrt(bc2), decay = 1f - lr * weightDecay;
+        pool.parallelFor(n, OPTIM_GRAIN, (s0, s1) -> {
+            int k = s0;
+            for (int bound = s0 + S.loopBound(s1 - s0); k < bound; k += L) {
+                FloatVector grad = FloatVector.fromArray(S, G, go + k).mul(gradScale);
+                FloatVector pv = FloatVector.fromArray(S, P, po + k).mul(decay);
+                FloatVector mv = FloatVector.fromArray(S, M, mo + k).mul(beta1).add(grad.mul(1f - beta1));
+                FloatVector vv = FloatVector.fromArray(S, V, vo + k).mul(beta2).add(grad.mul(1f - beta2).mul(grad));
+                FloatVector denom = vv.sqrt().div(bc2Sqrt).add(eps);
+                pv.sub(mv.div(denom).mul(stepSize)).intoArray(P, po + k);
+                mv.intoArray(M, mo + k);
+                vv.intoArray(V, vo + k);
+            }
+            for (; k < s1; k++) {
+                float grad = G[go + k] * gradScale;
+                P[po + k] = P[po + k] * decay;
+                M[mo + k] = M[mo + k] * beta1 + (1f - beta1) * grad;
+                V[vo + k] = V[vo + k] * beta2 + (1f - beta2) * grad * grad;
+                float denom = (float) Math.sqrt(V[vo + k]) / bc2Sqrt + eps;
+                P[po + k] = P[po + k] - stepSize * (M[mo + k] / denom);
+            }
+        });
+    }
+
     // ---------------------------------------------------------------------------------------------------- indexing
 
     @Override
