@@ -1,0 +1,150 @@
+package dev.mvarj.mvar.train;
+
+import javax.imageio.ImageIO;
+import java.awt.BasicStroke;
+import java.awt.Color;
+import java.awt.Font;
+import java.awt.Graphics2D;
+import java.awt.RenderingHints;
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+
+/** Line charts (loss curves) and image grids written as PNG with the JDK's imaging, headless. */
+public final class Charts {
+
+    static {
+        System.setProperty("java.awt.headless", "true");
+    }
+
+    private static final Color[] PALETTE = {new Color(0x1f77b4), new Color(0xd62728), new Color(0x2ca02c),
+            new Color(0xff7f0e), new Color(0x9467bd)};
+
+    private Charts() {
+    }
+
+    /** One named series of (x, y) points. */
+    public record Series(String name, double[][] points) {
+    }
+
+    /** Draws the series on shared axes (y on a linear scale) with a legend and writes a PNG. */
+    public static void lineChart(Path file, String title, String xLabel, String yLabel, List<Series> series)
+            throws IOException {
+        int w = 800, h = 480, left = 70, right = 20, top = 40, bottom = 50;
+        BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
+        Graphics2D g = img.createGraphics();
+        g.setRenderingHint(RenderingHints.KEY_ANTIALIASING, RenderingHints.VALUE_ANTIALIAS_ON);
+        g.setColor(Color.WHITE);
+        g.fillRect(0, 0, w, h);
+        double x0 = Double.MAX_VALUE, x1 = -Double.MAX_VALUE, y0 = Double.MAX_VALUE, y1 = -Double.MAX_VALUE;
+        for (Series s : series) {
+            for (double[] p : s.points()) {
+                if (Double.isFinite(p[1])) {
+                    x0 = Math.min(x0, p[0]);
+                    x1 = Math.max(x1, p[0]);
+                    y0 = Math.min(y0, p[1]);
+                    y1 = Math.max(y1, p[1]);
+                }
+            }
+        }
+        if (x0 > x1) {
+            x0 = 0;
+            x1 = 1;
+            y0 = 0;
+            y1 = 1;
+        }
+        if (x1 == x0) {
+            x1 = x0 + 1;
+        }
+        if (y1 == y0) {
+            y1 = y0 + 1;
+        }
+        double pad = (y1 - y0) * 0.05;
+        y0 -= pad;
+        y1 += pad;
+        g.setColor(Color.BLACK);
+        g.setFont(new Font(Font.SANS_SERIF, Font.BOLD, 15));
+        g.drawString(title, left, 25);
+        g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 12));
+        g.drawRect(left, top, w - left - right, h - top - bottom);
+        for (int i = 0; i <= 4; i++) {
+            double yv = y0 + (y1 - y0) * i / 4, xv = x0 + (x1 - x0) * i / 4;
+            int py = top + (int) ((h - top - bottom) * (1 - i / 4.0)), px = left + (int) ((w - left - right) * i / 4.0);
+            g.setColor(new Color(0xdddddd));
+            g.drawLine(left + 1, py, w - right - 1, py);
+            g.setColor(Color.DARK_GRAY);
+            g.drawString(String.format(Locale.ROOT, "%.3g", yv), 5, py + 4);
+            g.drawString(String.format(Locale.ROOT, "%.0f", xv), px - 10, h - bottom + 18);
+        }
+        g.drawString(xLabel, w / 2 - 20, h - 10);
+        g.drawString(yLabel, 5, top - 8);
+        g.setStroke(new BasicStroke(1.6f));
+        for (int s = 0; s < series.size(); s++) {
+            g.setColor(PALETTE[s % PALETTE.length]);
+            double[][] pts = series.get(s).points();
+            for (int i = 1; i < pts.length; i++) {
+                g.drawLine(sx(pts[i - 1][0], x0, x1, left, w - right), sy(pts[i - 1][1], y0, y1, top, h - bottom),
+                        sx(pts[i][0], x0, x1, left, w - right), sy(pts[i][1], y0, y1, top, h - bottom));
+            }
+            g.fillRect(w - right - 170, top + 10 + 18 * s, 12, 12);
+            g.setColor(Color.BLACK);
+            g.drawString(series.get(s).name(), w - right - 152, top + 21 + 18 * s);
+        }
+        g.dispose();
+        write(file, img);
+    }
+
+    private static int sx(double x, double x0, double x1, int a, int b) {
+        return a + (int) Math.round((x - x0) / (x1 - x0) * (b - a));
+    }
+
+    private static int sy(double y, double y0, double y1, int a, int b) {
+        return b - (int) Math.round((y - y0) / (y1 - y0) * (b - a));
+    }
+
+    /**
+     * Writes images as a grid PNG: {@code pixels} holds n images (C = 1 or 3, H, W) in [−1, 1], placed row-major
+     * {@code cols} per row and scaled up by {@code zoom}.
+     */
+    public static void imageGrid(Path file, float[] pixels, int n, int channels, int height, int width, int cols,
+                                 int zoom) throws IOException {
+        int rows = (n + cols - 1) / cols, gap = 2;
+        int W = cols * (width * zoom + gap) + gap, H = rows * (height * zoom + gap) + gap;
+        BufferedImage img = new BufferedImage(W, H, BufferedImage.TYPE_INT_RGB);
+        Graphics2D g = img.createGraphics();
+        g.setColor(new Color(0x303030));
+        g.fillRect(0, 0, W, H);
+        g.dispose();
+        int per = channels * height * width;
+        for (int i = 0; i < n; i++) {
+            int ox = gap + (i % cols) * (width * zoom + gap), oy = gap + (i / cols) * (height * zoom + gap);
+            for (int y = 0; y < height; y++) {
+                for (int x = 0; x < width; x++) {
+                    int[] c = new int[3];
+                    for (int ch = 0; ch < 3; ch++) {
+                        float v = pixels[i * per + (channels == 1 ? 0 : ch) * height * width + y * width + x];
+                        c[ch] = Math.max(0, Math.min(255, Math.round((v + 1f) * 127.5f)));
+                    }
+                    int rgb = c[0] << 16 | c[1] << 8 | c[2];
+                    for (int dy = 0; dy < zoom; dy++) {
+                        for (int dx = 0; dx < zoom; dx++) {
+                            img.setRGB(ox + x * zoom + dx, oy + y * zoom + dy, rgb);
+                        }
+                    }
+                }
+            }
+        }
+        write(file, img);
+    }
+
+    private static void write(Path file, BufferedImage img) throws IOException {
+        Path abs = file.toAbsolutePath();
+        Files.createDirectories(abs.getParent());
+        Path tmp = abs.resolveSibling("." + abs.getFileName() + ".tmp");
+        ImageIO.write(img, "png", tmp.toFile());
+        Files.move(tmp, abs, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    }
+}
