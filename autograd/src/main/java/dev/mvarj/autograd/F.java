@@ -1,7 +1,9 @@
 package dev.mvarj.autograd;
 
+import dev.mvarj.tensor.AttentionMask;
 import dev.mvarj.tensor.BinaryOp;
 import dev.mvarj.tensor.DType;
+import dev.mvarj.tensor.Neighborhood;
 import dev.mvarj.tensor.Shape;
 import dev.mvarj.tensor.ShapeMismatchException;
 import dev.mvarj.tensor.Tensor;
@@ -555,6 +557,59 @@ public final class F {
     }
 
     // ============================================================================================ attention
+
+    /**
+     * Scaled dot-product attention softmax(scale · q·kᵀ + mask)·v, fused (no (Lq, Lk) matrix is kept):
+     * {@code q (B,H,Lq,d), k, v (B,H,Lk,d) -> out (B,H,Lq,d)}. The mask broadcasts over (B, H); a fully masked row
+     * gives 0. Saves q, k, v, out and the row log-sum-exp (B,H,Lq) for backward.
+     */
+    public static Variable attention(Variable q, Variable k, Variable v, AttentionMask mask, float scale) {
+        if (q.rank() != 4 || k.rank() != 4 || !Arrays.equals(k.shape(), v.shape())
+                || q.size(0) != k.size(0) || q.size(1) != k.size(1) || q.size(3) != k.size(3)) {
+            throw new ShapeMismatchException("attention: q " + Shape.str(q.shape()) + ", k " + Shape.str(k.shape())
+                    + ", v " + Shape.str(v.shape()) + ": expected (B,H,Lq,d), (B,H,Lk,d), (B,H,Lk,d)");
+        }
+        int B = q.size(0), H = q.size(1), Lq = q.size(2), Lk = k.size(2), d = q.size(3);
+        mask.check(Lq, Lk);
+        Tensor qd = q.data().contiguous(), kd = k.data().contiguous(), vd = v.data().contiguous();
+        Tensor out = newLike(qd), lse = Tensor.zeros(B, H, Lq);
+        out.backend().attentionForward(out, lse, qd, kd, vd, mask, B, H, Lq, Lk, d, scale);
+        return record("attention", out, in(q, k, v), g -> {
+            // out = softmax(scale · q·kᵀ + mask)·v
+            Tensor dq = newLike(qd), dk = newLike(kd), dv = newLike(vd);
+            dq.backend().attentionBackward(dq, dk, dv, g.contiguous(), qd, kd, vd, out, lse, mask,
+                    B, H, Lq, Lk, d, scale);
+            return new Tensor[]{dq, dk, dv};
+        });
+    }
+
+    /**
+     * 2-D neighbourhood attention (MVAR's spatial-Markov attention, NATTEN's clamped window, see
+     * {@link Neighborhood}): {@code q, k, v (B,H,N,d), N = grid² row-major -> out (B,H,N,d)}; each query attends to
+     * its kernel × kernel window at O(N·k²·d) cost. Saves q, k, v, out and lse (B,H,N).
+     */
+    public static Variable neighborhoodAttention(Variable q, Variable k, Variable v, int grid, int kernel,
+                                                 float scale) {
+        Neighborhood.check(grid, kernel);
+        int N = grid * grid;
+        if (q.rank() != 4 || q.size(2) != N || !Arrays.equals(q.shape(), k.shape())
+                || !Arrays.equals(q.shape(), v.shape())) {
+            throw new ShapeMismatchException("neighborhoodAttention: q " + Shape.str(q.shape()) + ", k "
+                    + Shape.str(k.shape()) + ", v " + Shape.str(v.shape()) + ": expected three (B,H," + N
+                    + ",d) tensors for a " + grid + "x" + grid + " grid");
+        }
+        int B = q.size(0), H = q.size(1), d = q.size(3);
+        Tensor qd = q.data().contiguous(), kd = k.data().contiguous(), vd = v.data().contiguous();
+        Tensor out = newLike(qd), lse = Tensor.zeros(B, H, N);
+        out.backend().neighborhoodAttentionForward(out, lse, qd, kd, vd, B, H, grid, kernel, d, scale);
+        return record("neighborhood_attention", out, in(q, k, v), g -> {
+            // out_n = softmax_t(scale · q_n·k_{table[n,t]})·v_{table[n,t]}
+            Tensor dq = newLike(qd), dk = newLike(kd), dv = newLike(vd);
+            dq.backend().neighborhoodAttentionBackward(dq, dk, dv, g.contiguous(), qd, kd, vd, out, lse,
+                    B, H, grid, kernel, d, scale);
+            return new Tensor[]{dq, dk, dv};
+        });
+    }
 
     // ============================================================================================ vision
 }

@@ -158,6 +158,44 @@ public interface Backend {
     // ------------------------------------------------------------------------------------------ attention
     // (attention and neighbourhood attention kernels)
 
+    /**
+     * Scaled dot-product attention with the log-sum-exp saved for backward:
+     * {@code q (B,H,Lq,d), k, v (B,H,Lk,d) -> out (B,H,Lq,d), lse (B,H,Lq)}, with
+     * s_ij = scale · q_i·k_j (+ bias_ij for an additive mask; keys outside a key range are skipped),
+     * lse_i = log Σ_j exp(s_ij), out_i = Σ_j exp(s_ij − lse_i) · v_j. The mask broadcasts over (B, H).
+     * A fully masked row gives out_i = 0 and lse_i = −inf, never NaN. Fast backends must not materialise the
+     * (Lq, Lk) matrix (online softmax over key blocks).
+     */
+    void attentionForward(Tensor out, Tensor lse, Tensor q, Tensor k, Tensor v, AttentionMask mask,
+                          int B, int H, int Lq, int Lk, int d, float scale);
+
+    /**
+     * Attention backward, recomputing the probabilities from lse (FlashAttention-2):
+     * {@code dout, q, out (B,H,Lq,d), k, v (B,H,Lk,d), lse (B,H,Lq) -> dq (B,H,Lq,d), dk, dv (B,H,Lk,d)}, with
+     * P_ij = exp(s_ij − lse_i), D_i = Σ dout_i ⊙ out_i, dP_ij = dout_i·v_j, dS = P ⊙ (dP − D):
+     * dv = Pᵀ·dout, dq = scale · dS·k, dk = scale · dSᵀ·q. Outputs are written, not accumulated;
+     * results do not depend on the number of threads.
+     */
+    void attentionBackward(Tensor dq, Tensor dk, Tensor dv, Tensor dout, Tensor q, Tensor k, Tensor v,
+                           Tensor out, Tensor lse, AttentionMask mask,
+                           int B, int H, int Lq, int Lk, int d, float scale);
+
+    /**
+     * 2-D neighbourhood attention over a gather table ({@link Neighborhood#table}): {@code q, k, v (B,H,N,d)} with
+     * N = grid² tokens row-major {@code -> out (B,H,N,d), lse (B,H,N)}. Query n attends to exactly kernel² keys
+     * (NATTEN's clamped window); it is dense attention with {@link Neighborhood#additiveMask} at O(N·k²·d) cost.
+     * Requires grid ≥ kernel.
+     */
+    void neighborhoodAttentionForward(Tensor out, Tensor lse, Tensor q, Tensor k, Tensor v,
+                                      int B, int H, int grid, int kernel, int d, float scale);
+
+    /**
+     * Neighbourhood attention backward: {@code dout, q, k, v, out (B,H,N,d), lse (B,H,N) -> dq, dk, dv (B,H,N,d)},
+     * the same formulas as {@link #attentionBackward} restricted to the neighbour table; written, not accumulated.
+     */
+    void neighborhoodAttentionBackward(Tensor dq, Tensor dk, Tensor dv, Tensor dout, Tensor q, Tensor k, Tensor v,
+                                       Tensor out, Tensor lse, int B, int H, int grid, int kernel, int d, float scale);
+
     // ------------------------------------------------------------------------------------------ vision
     // (conv2d, resampling, group norm kernels)
 }

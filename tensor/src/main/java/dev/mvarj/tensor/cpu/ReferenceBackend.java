@@ -1,5 +1,6 @@
 package dev.mvarj.tensor.cpu;
 
+import dev.mvarj.tensor.AttentionMask;
 import dev.mvarj.tensor.Backend;
 import dev.mvarj.tensor.BinaryOp;
 import dev.mvarj.tensor.DType;
@@ -499,6 +500,42 @@ public class ReferenceBackend implements Backend {
     }
 
     // ------------------------------------------------------------------------------------------ attention
+    // (the loops are in ReferenceAttention: one query row at a time over the keys the mask or table allows)
+
+    // q (B,H,Lq,d), k, v (B,H,Lk,d) -> out (B,H,Lq,d), lse (B,H,Lq)
+    @Override
+    public void attentionForward(Tensor out, Tensor lse, Tensor q, Tensor k, Tensor v, AttentionMask mask,
+                                 int B, int H, int Lq, int Lk, int d, float scale) {
+        ReferenceAttention.forward(out, lse, q, k, v, ReferenceAttention.dense(mask, Lq, Lk), B, H, Lq, Lk, d, scale);
+    }
+
+    // dout, q, out (B,H,Lq,d), k, v (B,H,Lk,d), lse (B,H,Lq) -> dq (B,H,Lq,d), dk, dv (B,H,Lk,d)
+    @Override
+    public void attentionBackward(Tensor dq, Tensor dk, Tensor dv, Tensor dout, Tensor q, Tensor k, Tensor v,
+                                  Tensor out, Tensor lse, AttentionMask mask,
+                                  int B, int H, int Lq, int Lk, int d, float scale) {
+        ReferenceAttention.backward(dq, dk, dv, dout, q, k, v, out, lse, ReferenceAttention.dense(mask, Lq, Lk),
+                B, H, Lq, Lk, d, scale);
+    }
+
+    // q, k, v (B,H,N,d), N = grid² -> out (B,H,N,d), lse (B,H,N)
+    @Override
+    public void neighborhoodAttentionForward(Tensor out, Tensor lse, Tensor q, Tensor k, Tensor v,
+                                             int B, int H, int grid, int kernel, int d, float scale) {
+        int N = grid * grid;
+        ReferenceAttention.forward(out, lse, q, k, v, ReferenceAttention.neighborhood(grid, kernel),
+                B, H, N, N, d, scale);
+    }
+
+    // dout, q, k, v, out (B,H,N,d), lse (B,H,N) -> dq, dk, dv (B,H,N,d)
+    @Override
+    public void neighborhoodAttentionBackward(Tensor dq, Tensor dk, Tensor dv, Tensor dout, Tensor q, Tensor k,
+                                              Tensor v, Tensor out, Tensor lse,
+                                              int B, int H, int grid, int kernel, int d, float scale) {
+        int N = grid * grid;
+        ReferenceAttention.backward(dq, dk, dv, dout, q, k, v, out, lse, ReferenceAttention.neighborhood(grid, kernel),
+                B, H, N, N, d, scale);
+    }
 
     // ------------------------------------------------------------------------------------------ vision
 }

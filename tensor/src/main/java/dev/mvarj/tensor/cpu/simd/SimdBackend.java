@@ -1,5 +1,6 @@
 package dev.mvarj.tensor.cpu.simd;
 
+import dev.mvarj.tensor.AttentionMask;
 import dev.mvarj.tensor.BinaryOp;
 import dev.mvarj.tensor.DType;
 import dev.mvarj.tensor.ReduceOp;
@@ -583,6 +584,32 @@ public final class SimdBackend extends ReferenceBackend {
     }
 
     // ---------------------------------------------------------------------------------------------------- attention
+
+    @Override
+    public void attentionForward(Tensor out, Tensor lse, Tensor q, Tensor k, Tensor v, AttentionMask mask,
+                                 int B, int H, int Lq, int Lk, int d, float scale) {
+        SimdAttention.attentionForward(pool, out, lse, q, k, v, mask, B, H, Lq, Lk, d, scale);
+    }
+
+    @Override
+    public void attentionBackward(Tensor dq, Tensor dk, Tensor dv, Tensor dout, Tensor q, Tensor k, Tensor v,
+                                  Tensor out, Tensor lse, AttentionMask mask,
+                                  int B, int H, int Lq, int Lk, int d, float scale) {
+        SimdAttention.attentionBackward(pool, dq, dk, dv, dout, q, k, v, out, lse, mask, B, H, Lq, Lk, d, scale);
+    }
+
+    @Override
+    public void neighborhoodAttentionForward(Tensor out, Tensor lse, Tensor q, Tensor k, Tensor v,
+                                             int B, int H, int grid, int kernel, int d, float scale) {
+        SimdAttention.neighborhoodForward(pool, out, lse, q, k, v, B, H, grid, kernel, d, scale);
+    }
+
+    @Override
+    public void neighborhoodAttentionBackward(Tensor dq, Tensor dk, Tensor dv, Tensor dout, Tensor q, Tensor k,
+                                              Tensor v, Tensor out, Tensor lse,
+                                              int B, int H, int grid, int kernel, int d, float scale) {
+        SimdAttention.neighborhoodBackward(pool, dq, dk, dv, dout, q, k, v, out, lse, B, H, grid, kernel, d, scale);
+    }
 
     // ---------------------------------------------------------------------------------------------------- vision
 }
