@@ -4,6 +4,7 @@ import dev.mvarj.tensor.AttentionMask;
 import dev.mvarj.tensor.BinaryOp;
 import dev.mvarj.tensor.DType;
 import dev.mvarj.tensor.Neighborhood;
+import dev.mvarj.tensor.Resampling;
 import dev.mvarj.tensor.Shape;
 import dev.mvarj.tensor.ShapeMismatchException;
 import dev.mvarj.tensor.Tensor;
@@ -612,4 +613,43 @@ public final class F {
     }
 
     // ============================================================================================ vision
+
+    /**
+     * 2-D convolution with zero padding (im2col + GEMM): x (B, Cin, H, W), w (Cout, Cin, kh, kw), b (Cout) or null
+     * -> (B, Cout, OH, OW), OH = (H + padTop + padBottom − kh) / stride + 1. Padding may be asymmetric (the VQ-VAE
+     * downsample pads [0, 1, 0, 1] with stride 2). A 1×1 conv with stride 1 and no padding skips im2col.
+     */
+    public static Variable conv2d(Variable x, Variable w, Variable b, int stride,
+                                  int padTop, int padBottom, int padLeft, int padRight) {
+        return Vision.conv2d(x, w, b, stride, padTop, padBottom, padLeft, padRight);
+    }
+
+    /** Nearest-neighbour ×2 upsampling: x (B, C, H, W) -> (B, C, 2H, 2W); backward sums each 2×2 block. */
+    public static Variable upsampleNearest2x(Variable x) {
+        return Vision.upsampleNearest2x(x);
+    }
+
+    /**
+     * {@code F.interpolate(x, size=(oh, ow), mode='area')}: x (B, C, H, W) -> (B, C, oh, ow), as A_h · X · A_wᵀ
+     * per plane with the matrices of {@link Resampling#area}.
+     */
+    public static Variable areaResample(Variable x, int oh, int ow) {
+        return Vision.resample("area_resample", Resampling.Mode.AREA, x, oh, ow);
+    }
+
+    /**
+     * {@code F.interpolate(x, size=(oh, ow), mode='bicubic', align_corners=False)}: x (B, C, H, W) -> (B, C, oh, ow),
+     * as B_h · X · B_wᵀ per plane with the matrices of {@link Resampling#bicubic}.
+     */
+    public static Variable bicubicResample(Variable x, int oh, int ow) {
+        return Vision.resample("bicubic_resample", Resampling.Mode.BICUBIC, x, oh, ow);
+    }
+
+    /**
+     * Group norm as torch's F.group_norm: x (B, C, H, W) normalised over each group of C/groups channels and all
+     * positions (biased variance), then w[c] · x̂ + b[c]; w and b (C) may be null.
+     */
+    public static Variable groupNorm(Variable x, int groups, Variable w, Variable b, float eps) {
+        return Vision.groupNorm(x, groups, w, b, eps);
+    }
 }

@@ -198,4 +198,35 @@ public interface Backend {
 
     // ------------------------------------------------------------------------------------------ vision
     // (conv2d, resampling, group norm kernels)
+
+    /**
+     * im2col for a 2-D convolution with zero padding: {@code x (B, C, H, W) -> cols (B, C·kh·kw, OH·OW)} with
+     * cols[b, (c·kh + i)·kw + j, oh·OW + ow] = x[b, c, oh·stride − padTop + i, ow·stride − padLeft + j], or 0 where
+     * that position falls outside the image. The bottom and right padding are implied by OH and OW.
+     */
+    void im2col(Tensor cols, Tensor x, int B, int C, int H, int W, int kh, int kw, int stride,
+                int padTop, int padLeft, int OH, int OW);
+
+    /**
+     * The adjoint of {@link #im2col}: {@code cols (B, C·kh·kw, OH·OW) -> dx (B, C, H, W)}; accumulates into dx.
+     * Entries that fall into the padding are dropped. Each element of dx sums its contributions in (i, j, oh, ow)
+     * order, so the result does not depend on the thread count.
+     */
+    void col2im(Tensor dx, Tensor cols, int B, int C, int H, int W, int kh, int kw, int stride,
+                int padTop, int padLeft, int OH, int OW);
+
+    /**
+     * Group norm: {@code x (B, C, HW) -> out (B, C, HW), mean (B, G), rstd (B, G)}; each of the G groups of C/G
+     * consecutive channels is normalised over its (C/G)·HW elements: out = (x − mean) · rstd · w[c] + b[c],
+     * rstd = 1/√(var + eps) with the biased variance. w and b (C) may be null (no affine parameters).
+     */
+    void groupNormForward(Tensor out, Tensor mean, Tensor rstd, Tensor x, Tensor w, Tensor b,
+                          int B, int C, int HW, int G, float eps);
+
+    /**
+     * Group norm backward: {@code dout, x (B, C, HW), mean, rstd (B, G) -> dx (B, C, HW)}, and when w is not null
+     * dw, db (C) (written, not accumulated; summed over the batch in batch order).
+     */
+    void groupNormBackward(Tensor dx, Tensor dw, Tensor db, Tensor dout, Tensor x, Tensor mean, Tensor rstd,
+                           Tensor w, int B, int C, int HW, int G);
 }

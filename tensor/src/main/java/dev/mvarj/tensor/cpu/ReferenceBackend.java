@@ -538,4 +538,35 @@ public class ReferenceBackend implements Backend {
     }
 
     // ------------------------------------------------------------------------------------------ vision
+    // definitions in ReferenceVision
+
+    // x (B, C, H, W) -> cols (B, C·kh·kw, OH·OW)
+    @Override
+    public void im2col(Tensor cols, Tensor x, int B, int C, int H, int W, int kh, int kw, int stride,
+                       int padTop, int padLeft, int OH, int OW) {
+        ReferenceVision.im2col(contiguous("im2col", cols), contiguous("im2col", x), B, C, H, W, kh, kw, stride,
+                padTop, padLeft, OH, OW);
+    }
+
+    // cols (B, C·kh·kw, OH·OW) -> dx (B, C, H, W) +=
+    @Override
+    public void col2im(Tensor dx, Tensor cols, int B, int C, int H, int W, int kh, int kw, int stride,
+                       int padTop, int padLeft, int OH, int OW) {
+        ReferenceVision.col2im(contiguous("col2im", dx), contiguous("col2im", cols), B, C, H, W, kh, kw, stride,
+                padTop, padLeft, OH, OW);
+    }
+
+    // x (B, C, HW) -> out (B, C, HW), mean, rstd (B, G)
+    @Override
+    public void groupNormForward(Tensor out, Tensor mean, Tensor rstd, Tensor x, Tensor w, Tensor b,
+                                 int B, int C, int HW, int G, float eps) {
+        ReferenceVision.groupNormForward(out, mean, rstd, x, w, b, B, C, HW, G, eps);
+    }
+
+    // dout, x (B, C, HW), mean, rstd (B, G) -> dx (B, C, HW); dw, db (C)
+    @Override
+    public void groupNormBackward(Tensor dx, Tensor dw, Tensor db, Tensor dout, Tensor x, Tensor mean, Tensor rstd,
+                                  Tensor w, int B, int C, int HW, int G) {
+        ReferenceVision.groupNormBackward(dx, dw, db, dout, x, mean, rstd, w, B, C, HW, G);
+    }
 }

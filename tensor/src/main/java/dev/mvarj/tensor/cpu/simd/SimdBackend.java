@@ -612,4 +612,30 @@ public final class SimdBackend extends ReferenceBackend {
     }
 
     // ---------------------------------------------------------------------------------------------------- vision
+
+    @Override
+    public void im2col(Tensor cols, Tensor x, int B, int C, int H, int W, int kh, int kw, int stride,
+                       int padTop, int padLeft, int OH, int OW) {
+        SimdVision.im2col(pool, f(contiguous("im2col", x)), x.offset(), f(contiguous("im2col", cols)), cols.offset(),
+                B, C, H, W, kh, kw, stride, padTop, padLeft, OH, OW);
+    }
+
+    @Override
+    public void col2im(Tensor dx, Tensor cols, int B, int C, int H, int W, int kh, int kw, int stride,
+                       int padTop, int padLeft, int OH, int OW) {
+        SimdVision.col2im(pool, f(contiguous("col2im", dx)), dx.offset(), f(contiguous("col2im", cols)),
+                cols.offset(), B, C, H, W, kh, kw, stride, padTop, padLeft, OH, OW);
+    }
+
+    @Override
+    public void groupNormForward(Tensor out, Tensor mean, Tensor rstd, Tensor x, Tensor w, Tensor b,
+                                 int B, int C, int HW, int G, float eps) {
+        SimdVision.groupNormForward(pool, out, mean, rstd, x, w, b, B, C, HW, G, eps);
+    }
+
+    @Override
+    public void groupNormBackward(Tensor dx, Tensor dw, Tensor db, Tensor dout, Tensor x, Tensor mean, Tensor rstd,
+                                  Tensor w, int B, int C, int HW, int G) {
+        SimdVision.groupNormBackward(pool, dx, dw, db, dout, x, mean, rstd, w, B, C, HW, G);
+    }
 }
