@@ -1,0 +1,263 @@
+package dev.mvarj.mvar.cli;
+
+import dev.mvarj.mvar.data.FashionMnist;
+import dev.mvarj.mvar.data.ImageDataset;
+import dev.mvarj.mvar.data.Shapes;
+import dev.mvarj.mvar.vq.TokenCache;
+import dev.mvarj.mvar.vq.TokenizerTrainer;
+import dev.mvarj.mvar.vq.VqVae;
+import dev.mvarj.mvar.vq.VqVaeConfig;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+/** {@code mvarj tokenizer train | eval | reconstruct | cache}: the multi-scale VQ-VAE (spec §1). */
+@Command(name = "tokenizer", mixinStandardHelpOptions = true,
+        description = "Train, evaluate and apply the multi-scale residual VQ tokenizer (VAR's VQ-VAE).",
+        subcommands = {TokenizerCommand.Train.class, TokenizerCommand.Eval.class,
+                TokenizerCommand.Reconstruct.class, TokenizerCommand.Cache.class})
+public final class TokenizerCommand implements Runnable {
+
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(System.out);
+    }
+
+    /** The options every subcommand shares: data set, data directory, output directory, seed. */
+    static final class Common {
+        @Option(names = "--dataset", defaultValue = "auto",
+                description = "auto | fashion-mnist | shapes; auto = Fashion-MNIST when its files are in --data, else"
+                        + " the built-in shapes set (default: ${DEFAULT-VALUE})")
+        String dataset;
+
+        @Option(names = "--data", defaultValue = FashionMnist.DEBIAN_DIR,
+                description = "directory of the Fashion-MNIST IDX .gz files (default: ${DEFAULT-VALUE})")
+        Path data;
+
+        @Option(names = "--out", defaultValue = "runs/tokenizer",
+                description = "output directory: checkpoint, metrics, charts, grids (default: ${DEFAULT-VALUE})")
+        Path out;
+
+        @Option(names = "--seed", defaultValue = "1", description = "random seed (default: ${DEFAULT-VALUE})")
+        long seed;
+
+        @Option(names = "--shapes-train", defaultValue = "20000",
+                description = "images generated for the shapes training split (default: ${DEFAULT-VALUE})")
+        int shapesTrain;
+
+        @Option(names = "--shapes-test", defaultValue = "2000",
+                description = "images generated for the shapes test split (default: ${DEFAULT-VALUE})")
+        int shapesTest;
+
+        /** The resolved data set name: fashion-mnist or shapes. */
+        String resolved() {
+            return switch (dataset.toLowerCase(Locale.ROOT)) {
+                case "auto" -> FashionMnist.available(data) ? "fashion-mnist" : "shapes";
+                case "fashion-mnist", "fashionmnist", "fmnist" -> "fashion-mnist";
+                case "shapes" -> "shapes";
+                default -> throw new IllegalArgumentException("--dataset must be auto, fashion-mnist or shapes, got '"
+                        + dataset + "'");
+            };
+        }
+
+        ImageDataset split(boolean train) throws IOException {
+            if (resolved().equals("fashion-mnist")) {
+                return FashionMnist.load(data, train ? FashionMnist.Split.TRAIN : FashionMnist.Split.TEST);
+            }
+            return train ? Shapes.generate(shapesTrain, 1) : Shapes.generate(shapesTest, 2);
+        }
+
+        /** The default model for the data set (spec §6.2): V = 256 for Fashion-MNIST, 512 for RGB shapes. */
+        VqVaeConfig defaultConfig() {
+            return resolved().equals("fashion-mnist") ? VqVaeConfig.fashionMnist() : VqVaeConfig.shapes();
+        }
+
+        Path checkpoint(Path given) {
+            return given != null ? given : out.resolve(TokenizerTrainer.CHECKPOINT);
+        }
+    }
+
+    @Command(name = "train", mixinStandardHelpOptions = true,
+            description = "Train the tokenizer (pixel MSE + VQ loss, codebook init and dead-code re-seeding).")
+    static final class Train implements Callable<Integer> {
+        @Mixin
+        Common common;
+
+        @Option(names = "--steps", defaultValue = "700", description = "optimiser steps (default: ${DEFAULT-VALUE})")
+        int steps;
+
+        @Option(names = "--batch", defaultValue = "32", description = "images per step (default: ${DEFAULT-VALUE})")
+        int batch;
+
+        @Option(names = "--lr", defaultValue = "2e-3", description = "peak learning rate (default: ${DEFAULT-VALUE})")
+        double lr;
+
+        @Option(names = "--resume", defaultValue = "false",
+                description = "continue from <out>/tokenizer.safetensors when it exists (default: ${DEFAULT-VALUE})")
+        boolean resume;
+
+        @Option(names = "--l1", defaultValue = "false",
+                description = "L1 pixel loss instead of MSE (default: ${DEFAULT-VALUE})")
+        boolean l1;
+
+        @Option(names = "--ch", defaultValue = "16", description = "base CNN channels (default: ${DEFAULT-VALUE})")
+        int ch;
+
+        @Option(names = "--vocab", defaultValue = "0",
+                description = "codebook size; 0 = 256 for Fashion-MNIST, 512 for shapes (default: ${DEFAULT-VALUE})")
+        int vocab;
+
+        @Option(names = "--code-dim", defaultValue = "16", description = "code dimension Cvae (default: ${DEFAULT-VALUE})")
+        int codeDim;
+
+        @Option(names = "--train-images", defaultValue = "0",
+                description = "use only the first N training images; 0 = all (default: ${DEFAULT-VALUE})")
+        int trainImages;
+
+        @Option(names = "--eval-every", defaultValue = "350",
+                description = "steps between test evaluations; 0 = only at the end (default: ${DEFAULT-VALUE})")
+        int evalEvery;
+
+        @Option(names = "--eval-images", defaultValue = "1000",
+                description = "test images per periodic evaluation (default: ${DEFAULT-VALUE})")
+        int evalImages;
+
+        @Option(names = "--final-eval-images", defaultValue = "0",
+                description = "test images of the final evaluation; 0 = the whole split (default: ${DEFAULT-VALUE})")
+        int finalEvalImages;
+
+        @Option(names = "--checkpoint-every", defaultValue = "350",
+                description = "steps between checkpoints (default: ${DEFAULT-VALUE})")
+        int checkpointEvery;
+
+        @Option(names = "--attn-lowest", defaultValue = "false",
+                description = "attention after every ResnetBlock of the lowest level, as VAR (default: ${DEFAULT-VALUE})")
+        boolean attnLowest;
+
+        @Option(names = "--mid-attn", defaultValue = "true", negatable = true,
+                description = "attention in the middle block (default: ${DEFAULT-VALUE})")
+        boolean midAttn;
+
+        @Override
+        public Integer call() throws IOException {
+            VqVaeConfig cfg = common.defaultConfig().withCh(ch).withCodeDim(codeDim).withAttention(attnLowest, midAttn);
+            if (vocab > 0) {
+                cfg = cfg.withVocab(vocab);
+            }
+            ImageDataset train = common.split(true), test = common.split(false);
+            if (trainImages > 0) {
+                train = train.head(trainImages);
+            }
+            TokenizerTrainer.Settings st = TokenizerTrainer.Settings.defaults()
+                    .withSteps(steps, batch, lr, common.seed).withL1(l1)
+                    .withEval(evalEvery, evalImages, finalEvalImages).withCheckpointEvery(checkpointEvery);
+            TokenizerTrainer.Result r = new TokenizerTrainer(cfg, train, test, st, common.out, System.out).train(resume);
+            System.out.printf(Locale.ROOT, "trained %d steps in %.1f s; checkpoint %s%n", r.steps(), r.trainSeconds(),
+                    common.out.resolve(TokenizerTrainer.CHECKPOINT));
+            return 0;
+        }
+    }
+
+    @Command(name = "eval", mixinStandardHelpOptions = true,
+            description = "PSNR and per-scale codebook usage / perplexity of a checkpoint on the test split.")
+    static final class Eval implements Callable<Integer> {
+        @Mixin
+        Common common;
+
+        @Option(names = "--checkpoint", description = "tokenizer checkpoint (default: <out>/tokenizer.safetensors)")
+        Path checkpoint;
+
+        @Option(names = "--images", defaultValue = "0", description = "test images; 0 = all (default: ${DEFAULT-VALUE})")
+        int images;
+
+        @Option(names = "--batch", defaultValue = "100", description = "images per batch (default: ${DEFAULT-VALUE})")
+        int batch;
+
+        @Override
+        public Integer call() throws IOException {
+            VqVae model = VqVae.load(common.checkpoint(checkpoint));
+            ImageDataset test = common.split(false);
+            TokenizerTrainer.Evaluation e = TokenizerTrainer.evaluate(model, test, images, batch);
+            System.out.println(test.name() + ": " + e.summary());
+            System.out.printf(Locale.ROOT, "distinct codes per scale: %s; latent error after each scale: %s (%.1f s)%n",
+                    java.util.Arrays.toString(e.distinct()), java.util.Arrays.toString(e.latentError()), e.seconds());
+            return 0;
+        }
+    }
+
+    @Command(name = "reconstruct", mixinStandardHelpOptions = true,
+            description = "Write a PNG grid: inputs, reconstructions, and the reconstruction after each scale.")
+    static final class Reconstruct implements Callable<Integer> {
+        @Mixin
+        Common common;
+
+        @Option(names = "--checkpoint", description = "tokenizer checkpoint (default: <out>/tokenizer.safetensors)")
+        Path checkpoint;
+
+        @Option(names = "--count", defaultValue = "8", description = "test images (columns) (default: ${DEFAULT-VALUE})")
+        int count;
+
+        @Option(names = "--output", description = "PNG file (default: <out>/reconstructions.png)")
+        Path output;
+
+        @Override
+        public Integer call() throws IOException {
+            VqVae model = VqVae.load(common.checkpoint(checkpoint));
+            Path file = output != null ? output : common.out.resolve("reconstructions.png");
+            TokenizerTrainer.writeGrid(file, model, common.split(false), count);
+            System.out.println("wrote " + file);
+            return 0;
+        }
+    }
+
+    @Command(name = "cache", mixinStandardHelpOptions = true,
+            description = "Tokenise a split (and its horizontal mirror) into a token cache for the transformer.")
+    static final class Cache implements Callable<Integer> {
+        @Mixin
+        Common common;
+
+        @Option(names = "--checkpoint", description = "tokenizer checkpoint (default: <out>/tokenizer.safetensors)")
+        Path checkpoint;
+
+        @Option(names = "--split", defaultValue = "train", description = "train | test (default: ${DEFAULT-VALUE})")
+        String split;
+
+        @Option(names = "--output", description = "cache file (default: <out>/tokens-<split>.safetensors)")
+        Path output;
+
+        @Option(names = "--limit", defaultValue = "0", description = "first N images only; 0 = all (default: ${DEFAULT-VALUE})")
+        int limit;
+
+        @Option(names = "--batch", defaultValue = "200", description = "images per batch (default: ${DEFAULT-VALUE})")
+        int batch;
+
+        @Override
+        public Integer call() throws IOException {
+            if (!split.equals("train") && !split.equals("test")) {
+                throw new IllegalArgumentException("--split must be train or test, got '" + split + "'");
+            }
+            Path ckpt = common.checkpoint(checkpoint);
+            VqVae model = VqVae.load(ckpt);
+            ImageDataset data = common.split(split.equals("train"));
+            if (limit > 0) {
+                data = data.head(limit);
+            }
+            Path file = output != null ? output : common.out.resolve("tokens-" + split + ".safetensors");
+            Files.createDirectories(file.toAbsolutePath().getParent());
+            long t0 = System.nanoTime();
+            TokenCache.build(file, model, ckpt, data, batch, System.out);
+            System.out.printf(Locale.ROOT, "wrote %s: %d images x 2 copies in %.1f s%n", file, data.size(),
+                    (System.nanoTime() - t0) / 1e9);
+            return 0;
+        }
+    }
+}
