@@ -1,7 +1,10 @@
 package dev.mvarj.autograd;
 
+import dev.mvarj.tensor.AttentionMask;
 import dev.mvarj.tensor.BinaryOp;
 import dev.mvarj.tensor.DType;
+import dev.mvarj.tensor.Neighborhood;
+import dev.mvarj.tensor.Resampling;
 import dev.mvarj.tensor.Shape;
 import dev.mvarj.tensor.ShapeMismatchException;
 import dev.mvarj.tensor.Tensor;
@@ -556,5 +559,97 @@ public final class F {
 
     // ============================================================================================ attention
 
+    /**
+     * Scaled dot-product attention softmax(scale · q·kᵀ + mask)·v, fused (no (Lq, Lk) matrix is kept):
+     * {@code q (B,H,Lq,d), k, v (B,H,Lk,d) -> out (B,H,Lq,d)}. The mask broadcasts over (B, H); a fully masked row
+     * gives 0. Saves q, k, v, out and the row log-sum-exp (B,H,Lq) for backward.
+     */
+    public static Variable attention(Variable q, Variable k, Variable v, AttentionMask mask, float scale) {
+        if (q.rank() != 4 || k.rank() != 4 || !Arrays.equals(k.shape(), v.shape())
+                || q.size(0) != k.size(0) || q.size(1) != k.size(1) || q.size(3) != k.size(3)) {
+            throw new ShapeMismatchException("attention: q " + Shape.str(q.shape()) + ", k " + Shape.str(k.shape())
+                    + ", v " + Shape.str(v.shape()) + ": expected (B,H,Lq,d), (B,H,Lk,d), (B,H,Lk,d)");
+        }
+        int B = q.size(0), H = q.size(1), Lq = q.size(2), Lk = k.size(2), d = q.size(3);
+        mask.check(Lq, Lk);
+        Tensor qd = q.data().contiguous(), kd = k.data().contiguous(), vd = v.data().contiguous();
+        Tensor out = newLike(qd), lse = Tensor.zeros(B, H, Lq);
+        out.backend().attentionForward(out, lse, qd, kd, vd, mask, B, H, Lq, Lk, d, scale);
+        return record("attention", out, in(q, k, v), g -> {
+            // out = softmax(scale · q·kᵀ + mask)·v
+            Tensor dq = newLike(qd), dk = newLike(kd), dv = newLike(vd);
+            dq.backend().attentionBackward(dq, dk, dv, g.contiguous(), qd, kd, vd, out, lse, mask,
+                    B, H, Lq, Lk, d, scale);
+            return new Tensor[]{dq, dk, dv};
+        });
+    }
+
+    /**
+     * 2-D neighbourhood attention (MVAR's spatial-Markov attention, NATTEN's clamped window, see
+     * {@link Neighborhood}): {@code q, k, v (B,H,N,d), N = grid² row-major -> out (B,H,N,d)}; each query attends to
+     * its kernel × kernel window at O(N·k²·d) cost. Saves q, k, v, out and lse (B,H,N).
+     */
+    public static Variable neighborhoodAttention(Variable q, Variable k, Variable v, int grid, int kernel,
+                                                 float scale) {
+        Neighborhood.check(grid, kernel);
+        int N = grid * grid;
+        if (q.rank() != 4 || q.size(2) != N || !Arrays.equals(q.shape(), k.shape())
+                || !Arrays.equals(q.shape(), v.shape())) {
+            throw new ShapeMismatchException("neighborhoodAttention: q " + Shape.str(q.shape()) + ", k "
+                    + Shape.str(k.shape()) + ", v " + Shape.str(v.shape()) + ": expected three (B,H," + N
+                    + ",d) tensors for a " + grid + "x" + grid + " grid");
+        }
+        int B = q.size(0), H = q.size(1), d = q.size(3);
+        Tensor qd = q.data().contiguous(), kd = k.data().contiguous(), vd = v.data().contiguous();
+        Tensor out = newLike(qd), lse = Tensor.zeros(B, H, N);
+        out.backend().neighborhoodAttentionForward(out, lse, qd, kd, vd, B, H, grid, kernel, d, scale);
+        return record("neighborhood_attention", out, in(q, k, v), g -> {
+            // out_n = softmax_t(scale · q_n·k_{table[n,t]})·v_{table[n,t]}
+            Tensor dq = newLike(qd), dk = newLike(kd), dv = newLike(vd);
+            dq.backend().neighborhoodAttentionBackward(dq, dk, dv, g.contiguous(), qd, kd, vd, out, lse,
+                    B, H, grid, kernel, d, scale);
+            return new Tensor[]{dq, dk, dv};
+        });
+    }
+
     // ============================================================================================ vision
+
+    /**
+     * 2-D convolution with zero padding (im2col + GEMM): x (B, Cin, H, W), w (Cout, Cin, kh, kw), b (Cout) or null
+     * -> (B, Cout, OH, OW), OH = (H + padTop + padBottom − kh) / stride + 1. Padding may be asymmetric (the VQ-VAE
+     * downsample pads [0, 1, 0, 1] with stride 2). A 1×1 conv with stride 1 and no padding skips im2col.
+     */
+    public static Variable conv2d(Variable x, Variable w, Variable b, int stride,
+                                  int padTop, int padBottom, int padLeft, int padRight) {
+        return Vision.conv2d(x, w, b, stride, padTop, padBottom, padLeft, padRight);
+    }
+
+    /** Nearest-neighbour ×2 upsampling: x (B, C, H, W) -> (B, C, 2H, 2W); backward sums each 2×2 block. */
+    public static Variable upsampleNearest2x(Variable x) {
+        return Vision.upsampleNearest2x(x);
+    }
+
+    /**
+     * {@code F.interpolate(x, size=(oh, ow), mode='area')}: x (B, C, H, W) -> (B, C, oh, ow), as A_h · X · A_wᵀ
+     * per plane with the matrices of {@link Resampling#area}.
+     */
+    public static Variable areaResample(Variable x, int oh, int ow) {
+        return Vision.resample("area_resample", Resampling.Mode.AREA, x, oh, ow);
+    }
+
+    /**
+     * {@code F.interpolate(x, size=(oh, ow), mode='bicubic', align_corners=False)}: x (B, C, H, W) -> (B, C, oh, ow),
+     * as B_h · X · B_wᵀ per plane with the matrices of {@link Resampling#bicubic}.
+     */
+    public static Variable bicubicResample(Variable x, int oh, int ow) {
+        return Vision.resample("bicubic_resample", Resampling.Mode.BICUBIC, x, oh, ow);
+    }
+
+    /**
+     * Group norm as torch's F.group_norm: x (B, C, H, W) normalised over each group of C/groups channels and all
+     * positions (biased variance), then w[c] · x̂ + b[c]; w and b (C) may be null.
+     */
+    public static Variable groupNorm(Variable x, int groups, Variable w, Variable b, float eps) {
+        return Vision.groupNorm(x, groups, w, b, eps);
+    }
 }

@@ -40,6 +40,11 @@ class LayerFixtureTest {
                     p.get("bias").getAsBoolean(), new Rng(0)), LayerFixtureTest::onX),
             "layer_norm", new LayerCase(p -> new LayerNorm(p.get("dim").getAsInt(), p.get("eps").getAsFloat(),
                     p.get("affine").getAsBoolean()), LayerFixtureTest::onX),
+            "conv2d", new LayerCase(p -> new Conv2d(p.get("in").getAsInt(), p.get("out").getAsInt(),
+                    p.get("kernel").getAsInt(), p.get("stride").getAsInt(), p.get("padding").getAsInt(), true, new Rng(0)),
+                    LayerFixtureTest::onX),
+            "group_norm", new LayerCase(p -> new GroupNorm(p.get("groups").getAsInt(), p.get("channels").getAsInt(),
+                    p.get("eps").getAsFloat()), LayerFixtureTest::onX),
             "embedding", new LayerCase(p -> new Embedding(p.get("count").getAsInt(), p.get("dim").getAsInt(), new Rng(0)),
                     (m, c) -> new Variable[]{((Embedding) m).forward(c.get("input.index")), null}));
 

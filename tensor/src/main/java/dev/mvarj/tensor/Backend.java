@@ -158,6 +158,75 @@ public interface Backend {
     // ------------------------------------------------------------------------------------------ attention
     // (attention and neighbourhood attention kernels)
 
+    /**
+     * Scaled dot-product attention with the log-sum-exp saved for backward:
+     * {@code q (B,H,Lq,d), k, v (B,H,Lk,d) -> out (B,H,Lq,d), lse (B,H,Lq)}, with
+     * s_ij = scale · q_i·k_j (+ bias_ij for an additive mask; keys outside a key range are skipped),
+     * lse_i = log Σ_j exp(s_ij), out_i = Σ_j exp(s_ij − lse_i) · v_j. The mask broadcasts over (B, H).
+     * A fully masked row gives out_i = 0 and lse_i = −inf, never NaN. Fast backends must not materialise the
+     * (Lq, Lk) matrix (online softmax over key blocks).
+     */
+    void attentionForward(Tensor out, Tensor lse, Tensor q, Tensor k, Tensor v, AttentionMask mask,
+                          int B, int H, int Lq, int Lk, int d, float scale);
+
+    /**
+     * Attention backward, recomputing the probabilities from lse (FlashAttention-2):
+     * {@code dout, q, out (B,H,Lq,d), k, v (B,H,Lk,d), lse (B,H,Lq) -> dq (B,H,Lq,d), dk, dv (B,H,Lk,d)}, with
+     * P_ij = exp(s_ij − lse_i), D_i = Σ dout_i ⊙ out_i, dP_ij = dout_i·v_j, dS = P ⊙ (dP − D):
+     * dv = Pᵀ·dout, dq = scale · dS·k, dk = scale · dSᵀ·q. Outputs are written, not accumulated;
+     * results do not depend on the number of threads.
+     */
+    void attentionBackward(Tensor dq, Tensor dk, Tensor dv, Tensor dout, Tensor q, Tensor k, Tensor v,
+                           Tensor out, Tensor lse, AttentionMask mask,
+                           int B, int H, int Lq, int Lk, int d, float scale);
+
+    /**
+     * 2-D neighbourhood attention over a gather table ({@link Neighborhood#table}): {@code q, k, v (B,H,N,d)} with
+     * N = grid² tokens row-major {@code -> out (B,H,N,d), lse (B,H,N)}. Query n attends to exactly kernel² keys
+     * (NATTEN's clamped window); it is dense attention with {@link Neighborhood#additiveMask} at O(N·k²·d) cost.
+     * Requires grid ≥ kernel.
+     */
+    void neighborhoodAttentionForward(Tensor out, Tensor lse, Tensor q, Tensor k, Tensor v,
+                                      int B, int H, int grid, int kernel, int d, float scale);
+
+    /**
+     * Neighbourhood attention backward: {@code dout, q, k, v, out (B,H,N,d), lse (B,H,N) -> dq, dk, dv (B,H,N,d)},
+     * the same formulas as {@link #attentionBackward} restricted to the neighbour table; written, not accumulated.
+     */
+    void neighborhoodAttentionBackward(Tensor dq, Tensor dk, Tensor dv, Tensor dout, Tensor q, Tensor k, Tensor v,
+                                       Tensor out, Tensor lse, int B, int H, int grid, int kernel, int d, float scale);
+
     // ------------------------------------------------------------------------------------------ vision
     // (conv2d, resampling, group norm kernels)
+
+    /**
+     * im2col for a 2-D convolution with zero padding: {@code x (B, C, H, W) -> cols (B, C·kh·kw, OH·OW)} with
+     * cols[b, (c·kh + i)·kw + j, oh·OW + ow] = x[b, c, oh·stride − padTop + i, ow·stride − padLeft + j], or 0 where
+     * that position falls outside the image. The bottom and right padding are implied by OH and OW.
+     */
+    void im2col(Tensor cols, Tensor x, int B, int C, int H, int W, int kh, int kw, int stride,
+                int padTop, int padLeft, int OH, int OW);
+
+    /**
+     * The adjoint of {@link #im2col}: {@code cols (B, C·kh·kw, OH·OW) -> dx (B, C, H, W)}; accumulates into dx.
+     * Entries that fall into the padding are dropped. Each element of dx sums its contributions in (i, j, oh, ow)
+     * order, so the result does not depend on the thread count.
+     */
+    void col2im(Tensor dx, Tensor cols, int B, int C, int H, int W, int kh, int kw, int stride,
+                int padTop, int padLeft, int OH, int OW);
+
+    /**
+     * Group norm: {@code x (B, C, HW) -> out (B, C, HW), mean (B, G), rstd (B, G)}; each of the G groups of C/G
+     * consecutive channels is normalised over its (C/G)·HW elements: out = (x − mean) · rstd · w[c] + b[c],
+     * rstd = 1/√(var + eps) with the biased variance. w and b (C) may be null (no affine parameters).
+     */
+    void groupNormForward(Tensor out, Tensor mean, Tensor rstd, Tensor x, Tensor w, Tensor b,
+                          int B, int C, int HW, int G, float eps);
+
+    /**
+     * Group norm backward: {@code dout, x (B, C, HW), mean, rstd (B, G) -> dx (B, C, HW)}, and when w is not null
+     * dw, db (C) (written, not accumulated; summed over the batch in batch order).
+     */
+    void groupNormBackward(Tensor dx, Tensor dw, Tensor db, Tensor dout, Tensor x, Tensor mean, Tensor rstd,
+                           Tensor w, int B, int C, int HW, int G);
 }

@@ -1,5 +1,6 @@
 package dev.mvarj.tensor.cpu;
 
+import dev.mvarj.tensor.AttentionMask;
 import dev.mvarj.tensor.Backend;
 import dev.mvarj.tensor.BinaryOp;
 import dev.mvarj.tensor.DType;
@@ -499,6 +500,73 @@ public class ReferenceBackend implements Backend {
     }
 
     // ------------------------------------------------------------------------------------------ attention
+    // (the loops are in ReferenceAttention: one query row at a time over the keys the mask or table allows)
+
+    // q (B,H,Lq,d), k, v (B,H,Lk,d) -> out (B,H,Lq,d), lse (B,H,Lq)
+    @Override
+    public void attentionForward(Tensor out, Tensor lse, Tensor q, Tensor k, Tensor v, AttentionMask mask,
+                                 int B, int H, int Lq, int Lk, int d, float scale) {
+        ReferenceAttention.forward(out, lse, q, k, v, ReferenceAttention.dense(mask, Lq, Lk), B, H, Lq, Lk, d, scale);
+    }
+
+    // dout, q, out (B,H,Lq,d), k, v (B,H,Lk,d), lse (B,H,Lq) -> dq (B,H,Lq,d), dk, dv (B,H,Lk,d)
+    @Override
+    public void attentionBackward(Tensor dq, Tensor dk, Tensor dv, Tensor dout, Tensor q, Tensor k, Tensor v,
+                                  Tensor out, Tensor lse, AttentionMask mask,
+                                  int B, int H, int Lq, int Lk, int d, float scale) {
+        ReferenceAttention.backward(dq, dk, dv, dout, q, k, v, out, lse, ReferenceAttention.dense(mask, Lq, Lk),
+                B, H, Lq, Lk, d, scale);
+    }
+
+    // q, k, v (B,H,N,d), N = grid² -> out (B,H,N,d), lse (B,H,N)
+    @Override
+    public void neighborhoodAttentionForward(Tensor out, Tensor lse, Tensor q, Tensor k, Tensor v,
+                                             int B, int H, int grid, int kernel, int d, float scale) {
+        int N = grid * grid;
+        ReferenceAttention.forward(out, lse, q, k, v, ReferenceAttention.neighborhood(grid, kernel),
+                B, H, N, N, d, scale);
+    }
+
+    // dout, q, k, v, out (B,H,N,d), lse (B,H,N) -> dq, dk, dv (B,H,N,d)
+    @Override
+    public void neighborhoodAttentionBackward(Tensor dq, Tensor dk, Tensor dv, Tensor dout, Tensor q, Tensor k,
+                                              Tensor v, Tensor out, Tensor lse,
+                                              int B, int H, int grid, int kernel, int d, float scale) {
+        int N = grid * grid;
+        ReferenceAttention.backward(dq, dk, dv, dout, q, k, v, out, lse, ReferenceAttention.neighborhood(grid, kernel),
+                B, H, N, N, d, scale);
+    }
 
     // ------------------------------------------------------------------------------------------ vision
+    // definitions in ReferenceVision
+
+    // x (B, C, H, W) -> cols (B, C·kh·kw, OH·OW)
+    @Override
+    public void im2col(Tensor cols, Tensor x, int B, int C, int H, int W, int kh, int kw, int stride,
+                       int padTop, int padLeft, int OH, int OW) {
+        ReferenceVision.im2col(contiguous("im2col", cols), contiguous("im2col", x), B, C, H, W, kh, kw, stride,
+                padTop, padLeft, OH, OW);
+    }
+
+    // cols (B, C·kh·kw, OH·OW) -> dx (B, C, H, W) +=
+    @Override
+    public void col2im(Tensor dx, Tensor cols, int B, int C, int H, int W, int kh, int kw, int stride,
+                       int padTop, int padLeft, int OH, int OW) {
+        ReferenceVision.col2im(contiguous("col2im", dx), contiguous("col2im", cols), B, C, H, W, kh, kw, stride,
+                padTop, padLeft, OH, OW);
+    }
+
+    // x (B, C, HW) -> out (B, C, HW), mean, rstd (B, G)
+    @Override
+    public void groupNormForward(Tensor out, Tensor mean, Tensor rstd, Tensor x, Tensor w, Tensor b,
+                                 int B, int C, int HW, int G, float eps) {
+        ReferenceVision.groupNormForward(out, mean, rstd, x, w, b, B, C, HW, G, eps);
+    }
+
+    // dout, x (B, C, HW), mean, rstd (B, G) -> dx (B, C, HW); dw, db (C)
+    @Override
+    public void groupNormBackward(Tensor dx, Tensor dw, Tensor db, Tensor dout, Tensor x, Tensor mean, Tensor rstd,
+                                  Tensor w, int B, int C, int HW, int G) {
+        ReferenceVision.groupNormBackward(dx, dw, db, dout, x, mean, rstd, w, B, C, HW, G);
+    }
 }

@@ -1,5 +1,6 @@
 package dev.mvarj.tensor.cpu.simd;
 
+import dev.mvarj.tensor.AttentionMask;
 import dev.mvarj.tensor.BinaryOp;
 import dev.mvarj.tensor.DType;
 import dev.mvarj.tensor.ReduceOp;
@@ -584,5 +585,57 @@ public final class SimdBackend extends ReferenceBackend {
 
     // ---------------------------------------------------------------------------------------------------- attention
 
+    @Override
+    public void attentionForward(Tensor out, Tensor lse, Tensor q, Tensor k, Tensor v, AttentionMask mask,
+                                 int B, int H, int Lq, int Lk, int d, float scale) {
+        SimdAttention.attentionForward(pool, out, lse, q, k, v, mask, B, H, Lq, Lk, d, scale);
+    }
+
+    @Override
+    public void attentionBackward(Tensor dq, Tensor dk, Tensor dv, Tensor dout, Tensor q, Tensor k, Tensor v,
+                                  Tensor out, Tensor lse, AttentionMask mask,
+                                  int B, int H, int Lq, int Lk, int d, float scale) {
+        SimdAttention.attentionBackward(pool, dq, dk, dv, dout, q, k, v, out, lse, mask, B, H, Lq, Lk, d, scale);
+    }
+
+    @Override
+    public void neighborhoodAttentionForward(Tensor out, Tensor lse, Tensor q, Tensor k, Tensor v,
+                                             int B, int H, int grid, int kernel, int d, float scale) {
+        SimdAttention.neighborhoodForward(pool, out, lse, q, k, v, B, H, grid, kernel, d, scale);
+    }
+
+    @Override
+    public void neighborhoodAttentionBackward(Tensor dq, Tensor dk, Tensor dv, Tensor dout, Tensor q, Tensor k,
+                                              Tensor v, Tensor out, Tensor lse,
+                                              int B, int H, int grid, int kernel, int d, float scale) {
+        SimdAttention.neighborhoodBackward(pool, dq, dk, dv, dout, q, k, v, out, lse, B, H, grid, kernel, d, scale);
+    }
+
     // ---------------------------------------------------------------------------------------------------- vision
+
+    @Override
+    public void im2col(Tensor cols, Tensor x, int B, int C, int H, int W, int kh, int kw, int stride,
+                       int padTop, int padLeft, int OH, int OW) {
+        SimdVision.im2col(pool, f(contiguous("im2col", x)), x.offset(), f(contiguous("im2col", cols)), cols.offset(),
+                B, C, H, W, kh, kw, stride, padTop, padLeft, OH, OW);
+    }
+
+    @Override
+    public void col2im(Tensor dx, Tensor cols, int B, int C, int H, int W, int kh, int kw, int stride,
+                       int padTop, int padLeft, int OH, int OW) {
+        SimdVision.col2im(pool, f(contiguous("col2im", dx)), dx.offset(), f(contiguous("col2im", cols)),
+                cols.offset(), B, C, H, W, kh, kw, stride, padTop, padLeft, OH, OW);
+    }
+
+    @Override
+    public void groupNormForward(Tensor out, Tensor mean, Tensor rstd, Tensor x, Tensor w, Tensor b,
+                                 int B, int C, int HW, int G, float eps) {
+        SimdVision.groupNormForward(pool, out, mean, rstd, x, w, b, B, C, HW, G, eps);
+    }
+
+    @Override
+    public void groupNormBackward(Tensor dx, Tensor dw, Tensor db, Tensor dout, Tensor x, Tensor mean, Tensor rstd,
+                                  Tensor w, int B, int C, int HW, int G) {
+        SimdVision.groupNormBackward(pool, dx, dw, db, dout, x, mean, rstd, w, B, C, HW, G);
+    }
 }

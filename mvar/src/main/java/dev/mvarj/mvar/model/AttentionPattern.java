@@ -1,0 +1,58 @@
+package dev.mvarj.mvar.model;
+
+import dev.mvarj.tensor.AttentionMask;
+
+/**
+ * Which tokens attend to which: the only difference between VAR and MVAR inside the transformer (design §6).
+ *
+ * <ul>
+ *   <li>VAR: block-causal over all scales (§2.5): a token sees its own and every earlier scale.</li>
+ *   <li>MVAR: each scale attends only to itself (scale-Markov, §3(a)); from {@code refineStep} on, each token sees
+ *       only the k×k neighbourhood clamped inside its grid (spatial-Markov, §3(b)).</li>
+ * </ul>
+ * Masks are always rebuilt from the schedule, never loaded from a checkpoint.
+ */
+public enum AttentionPattern {
+    VAR, MVAR;
+
+    /** How a forward pass over scales [from, to) attends: a dense call with a mask, or neighbourhood attention. */
+    public record Plan(AttentionMask mask, int grid, int kernel) {
+        public boolean neighbourhood() {
+            return grid > 0;
+        }
+    }
+
+    /** The plan for a training forward over scales [from, to). */
+    public Plan plan(TransformerConfig cfg, int from, int to) {
+        ScaleSchedule sch = cfg.schedule();
+        if (this == VAR) {
+            if (from != 0) {
+                throw new IllegalArgumentException("VAR trains on whole sequences (scales from 0), got from = " + from);
+            }
+            return new Plan(AttentionMask.blockCausal(sch.tokenCounts(0, to)), 0, 0);
+        }
+        if (to - from == 1 && from >= cfg.refineStep()) {
+            return new Plan(null, sch.side(from), cfg.kernel());
+        }
+        if (to > cfg.refineStep() && to - from > 1) {
+            throw new IllegalArgumentException("MVAR: scales from refine step " + cfg.refineStep()
+                    + " on use neighbourhood attention and must run one at a time, got [" + from + ", " + to + ")");
+        }
+        return new Plan(to - from == 1 ? AttentionMask.none() : AttentionMask.blockDiagonal(sch.tokenCounts(from, to)),
+                0, 0);
+    }
+
+    /** Query-key pairs per image that a full forward computes (the efficiency figure of spec §3(f), §6.3). */
+    public long attentionPairs(TransformerConfig cfg) {
+        ScaleSchedule sch = cfg.schedule();
+        long pairs = 0;
+        for (int s = 0; s < sch.count(); s++) {
+            long n = sch.tokens(s);
+            pairs += switch (this) {
+                case VAR -> n * sch.begin(s + 1);
+                case MVAR -> s >= cfg.refineStep() ? n * cfg.kernel() * cfg.kernel() : n * n;
+            };
+        }
+        return pairs;
+    }
+}

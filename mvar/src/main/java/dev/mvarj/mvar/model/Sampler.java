@@ -1,0 +1,152 @@
+package dev.mvarj.mvar.model;
+
+import dev.mvarj.autograd.GradMode;
+import dev.mvarj.autograd.Variable;
+import dev.mvarj.tensor.Device;
+import dev.mvarj.tensor.MemoryStats;
+import dev.mvarj.tensor.Tensor;
+import dev.mvarj.tensor.random.Rng;
+
+import java.util.Arrays;
+
+/**
+ * Class-conditional generation, coarse to fine (spec §2.9, §3(d)). VAR keeps a KV cache of every generated token;
+ * MVAR runs each scale on its own tokens only and keeps none. Guidance follows the linear ramp
+ * t = cfg · s/(S − 1), logits = (1 + t)·cond − t·uncond; for MVAR, cfg = 1 switches guidance off (no doubled batch).
+ */
+public final class Sampler {
+
+    /** cfg (0 or 1 = none for MVAR, see above), top-k (0 = off), top-p (1 = off), seed. */
+    public record Settings(float cfg, int topK, float topP, long seed) {
+    }
+
+    /**
+     * The result: the reconstruction fhat (B, Cvae, h, w) to decode, the sampled index maps (B, n[s]) per scale,
+     * and the efficiency figures of the run.
+     */
+    public record Result(Tensor fhat, Tensor[] indices, long kvCacheBytes, long peakLiveBytes, double seconds) {
+    }
+
+    private Sampler() {
+    }
+
+    public static Result sample(NextScaleTransformer model, ScaleQuantizer quantizer, AttentionPattern pattern,
+                                int[] labels, Settings st) {
+        TransformerConfig cfg = model.cfg;
+        ScaleSchedule sch = cfg.schedule();
+        int B = labels.length, S = sch.count(), side = sch.last();
+        boolean guided = pattern == AttentionPattern.VAR || st.cfg() != 1f;
+        int rows = guided ? 2 * B : B;
+        int[] all = Arrays.copyOf(labels, rows);
+        Arrays.fill(all, B, rows, cfg.classes());                         // the null class for the unconditional half
+        long start = System.nanoTime();
+        MemoryStats.resetPeak(Device.CPU);
+        try (var ignored = GradMode.off()) {
+            Variable cond = model.condition(Tensor.ofInts(all, rows));
+            KvCache[] caches = null;
+            long kvBytes = 0;
+            if (pattern == AttentionPattern.VAR) {
+                caches = new KvCache[cfg.depth()];
+                for (int i = 0; i < caches.length; i++) {
+                    caches[i] = new KvCache(rows, cfg.heads(), sch.length(), cfg.headDim());
+                    kvBytes += caches[i].bytes();
+                }
+            }
+            Tensor fhat = Tensor.zeros(B, quantizer.codeDim(), side, side);
+            Tensor[] indices = new Tensor[S];
+            Rng rng = new Rng(st.seed());
+            Variable tokens = model.embed(cond, null, 0, 1, true);
+            for (int s = 0; s < S; s++) {
+                Tensor logits = model.forwardScale(tokens, cond, s, caches).data();   // (rows, n, V)
+                if (guided) {
+                    float t = S == 1 ? st.cfg() : st.cfg() * s / (S - 1);
+                    Tensor c = logits.slice(0, 0, B), u = logits.slice(0, B, rows);
+                    logits = c.mul(1 + t).sub(u.mul(t));
+                }
+                indices[s] = sampleTokens(logits, st.topK(), st.topP(), rng);            // (B, n)
+                quantizer.addScale(fhat, indices[s], s);
+                if (s + 1 < S) {
+                    Tensor next = quantizer.nextInput(fhat, s);                         // (B, n', Cvae)
+                    if (guided) {
+                        next = next.unsqueeze(0).expand(2, B, next.size(1), next.size(2)).reshape(rows, next.size(1), next.size(2));
+                    }
+                    tokens = model.embed(cond, next, s + 1, s + 2, true);
+                }
+            }
+            return new Result(fhat, indices, kvBytes, MemoryStats.peakBytes(Device.CPU),
+                    (System.nanoTime() - start) / 1e9);
+        }
+    }
+
+    /**
+     * Draws one token per position from logits (B, n, V): top-k (every logit below the k-th largest dropped), then
+     * top-p (sorted ascending, tokens whose cumulative probability is ≤ 1 − p dropped, the most probable always
+     * kept), then a multinomial draw from the softmax. Returns (B, n) I32.
+     */
+    static Tensor sampleTokens(Tensor logits, int topK, float topP, Rng rng) {
+        int B = logits.size(0), n = logits.size(1), V = logits.size(2);
+        float[] lg = logits.contiguous().toFloatArray();
+        float[] u = rng.uniformArray(B * n, 0f, 1f);
+        int[] out = new int[B * n];
+        double[] p = new double[V];
+        Integer[] order = new Integer[V];
+        for (int r = 0; r < B * n; r++) {
+            int o = r * V;
+            if (topK > 0 && topK < V) {
+                float[] sorted = Arrays.copyOfRange(lg, o, o + V);
+                Arrays.sort(sorted);
+                float kth = sorted[V - topK];
+                for (int v = 0; v < V; v++) {
+                    if (lg[o + v] < kth) {
+                        lg[o + v] = Float.NEGATIVE_INFINITY;
+                    }
+                }
+            }
+            double max = Double.NEGATIVE_INFINITY, sum = 0;
+            for (int v = 0; v < V; v++) {
+                max = Math.max(max, lg[o + v]);
+            }
+            for (int v = 0; v < V; v++) {
+                p[v] = Math.exp(lg[o + v] - max);
+                sum += p[v];
+            }
+            for (int v = 0; v < V; v++) {
+                p[v] /= sum;
+            }
+            if (topP > 0 && topP < 1) {
+                for (int v = 0; v < V; v++) {
+                    order[v] = v;
+                }
+                int base = o;
+                Arrays.sort(order, (a, b) -> Float.compare(lg[base + a], lg[base + b]));   // ascending
+                double cum = 0, kept = 0;
+                for (int j = 0; j < V - 1; j++) {                                         // the last is kept
+                    cum += p[order[j]];
+                    if (cum <= 1 - topP) {
+                        p[order[j]] = 0;
+                    }
+                }
+                for (int v = 0; v < V; v++) {
+                    kept += p[v];
+                }
+                for (int v = 0; v < V; v++) {
+                    p[v] /= kept;
+                }
+            }
+            double target = u[r], acc = 0;
+            int pick = V - 1;
+            for (int v = 0; v < V; v++) {
+                acc += p[v];
+                if (target < acc) {
+                    pick = v;
+                    break;
+                }
+            }
+            while (p[pick] == 0 && pick > 0) { // rounding at the very end of the range
+                pick--;
+            }
+            out[r] = pick;
+        }
+        return Tensor.ofInts(out, B, n);
+    }
+}

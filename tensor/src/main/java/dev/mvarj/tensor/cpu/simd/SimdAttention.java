@@ -1,0 +1,298 @@
+package dev.mvarj.tensor.cpu.simd;
+
+import dev.mvarj.tensor.AttentionMask;
+import dev.mvarj.tensor.BinaryOp;
+import dev.mvarj.tensor.Neighborhood;
+import dev.mvarj.tensor.Tensor;
+import dev.mvarj.tensor.cpu.WorkerPool;
+import jdk.incubator.vector.FloatVector;
+
+import java.util.Arrays;
+
+import static dev.mvarj.tensor.cpu.Host.contiguous;
+import static dev.mvarj.tensor.cpu.Host.f;
+import static dev.mvarj.tensor.cpu.simd.SimdBackend.L;
+import static dev.mvarj.tensor.cpu.simd.SimdBackend.S;
+
+/**
+ * Dense (flash-style) and neighbourhood attention on the Vector API. Definitions in {@code ReferenceAttention}.
+ *
+ * <p>Dense: K (and V for backward) of one (b, h) are transposed to (d, Lk), so a block of logits
+ * s[j..j+L) = Σ_c q_c · kᵀ[c][j..j+L) is a run of broadcast FMAs across keys with no horizontal sums; the output
+ * and gradient updates are FMAs along d. The forward keeps one block of {@link #KEY_BLOCK} probabilities per row
+ * (online softmax: running max m, running sum l, rescaled accumulator); the backward recomputes P from lse.
+ * Key ranges limit the blocks a row visits, so masked blocks cost nothing.
+ *
+ * <p>Neighbourhood: a gather over {@link Neighborhood#table}: kernel² dot products along d per query.
+ *
+ * <p>Threads: both backwards run one task per (b, h), which owns its dq, dk, dv slices and accumulates in a fixed
+ * order, so results are bit-identical for any pool size; forward rows are independent.
+ */
+final class SimdAttention {
+
+    /** Keys per block of the online softmax (a multiple of every species length). */
+    static final int KEY_BLOCK = Integer.getInteger("mvarj.attention.keyBlock", 64);
+
+    private SimdAttention() {
+    }
+
+    /** Per-thread scratch arrays, grown on demand, so a call allocates nothing per (b, h). */
+    private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[6][0]);
+
+    private static float[] scratch(int slot, int n) {
+        float[][] s = SCRATCH.get();
+        if (s[slot].length < n) {
+            s[slot] = new float[n];
+        }
+        return s[slot];
+    }
+
+    /** kt[c · Lk + j] = k[ko + j · d + c]: (Lk, d) -> (d, Lk). */
+    private static void transpose(float[] k, int ko, int Lk, int d, float[] kt) {
+        for (int j = 0; j < Lk; j++) {
+            for (int c = 0; c < d; c++) {
+                kt[c * Lk + j] = k[ko + j * d + c];
+            }
+        }
+    }
+
+    /** s[t] = Σ_c x[xo + c] · kt[c · ld + j0 + t] for t < n: one query against n consecutive (transposed) keys. */
+    private static void scores(float[] x, int xo, float[] kt, int ld, int j0, int n, int d, float[] s) {
+        int t = 0;
+        for (int bound = S.loopBound(n); t < bound; t += L) {
+            FloatVector acc = SimdBackend.ZERO;
+            for (int c = 0; c < d; c++) {
+                acc = FloatVector.fromArray(S, kt, c * ld + j0 + t).fma(FloatVector.broadcast(S, x[xo + c]), acc);
+            }
+            acc.intoArray(s, t);
+        }
+        for (; t < n; t++) {
+            float acc = 0f;
+            for (int c = 0; c < d; c++) {
+                acc = Math.fma(kt[c * ld + j0 + t], x[xo + c], acc);
+            }
+            s[t] = acc;
+        }
+    }
+
+    /** y[yo + c] += a · x[xo + c] for c < n. */
+    private static void axpy(float a, float[] x, int xo, float[] y, int yo, int n) {
+        FloatVector av = FloatVector.broadcast(S, a);
+        int c = 0;
+        for (int bound = S.loopBound(n); c < bound; c += L) {
+            FloatVector.fromArray(S, x, xo + c).fma(av, FloatVector.fromArray(S, y, yo + c)).intoArray(y, yo + c);
+        }
+        for (; c < n; c++) {
+            y[yo + c] = Math.fma(a, x[xo + c], y[yo + c]);
+        }
+    }
+
+    /**
+     * The three updates of one (query i, key j) pair, fused along d: dv_j += p · dout_i, dk_j += a · q_i,
+     * dq_i += a · k_j, with a = scale · dS_ij.
+     */
+    private static void pairUpdate(float p, float a, float[] dout, int doo, float[] q, int qo, float[] k, int ko,
+                                   float[] dq, int dqo, float[] dk, int dko, float[] dv, int dvo, int d) {
+        FloatVector pv = FloatVector.broadcast(S, p), av = FloatVector.broadcast(S, a);
+        int c = 0;
+        for (int bound = S.loopBound(d); c < bound; c += L) {
+            FloatVector.fromArray(S, dout, doo + c).fma(pv, FloatVector.fromArray(S, dv, dvo + c)).intoArray(dv, dvo + c);
+            FloatVector.fromArray(S, q, qo + c).fma(av, FloatVector.fromArray(S, dk, dko + c)).intoArray(dk, dko + c);
+            FloatVector.fromArray(S, k, ko + c).fma(av, FloatVector.fromArray(S, dq, dqo + c)).intoArray(dq, dqo + c);
+        }
+        for (; c < d; c++) {
+            dv[dvo + c] = Math.fma(p, dout[doo + c], dv[dvo + c]);
+            dk[dko + c] = Math.fma(a, q[qo + c], dk[dko + c]);
+            dq[dqo + c] = Math.fma(a, k[ko + c], dq[dqo + c]);
+        }
+    }
+
+    /** The key interval of query i: the key range of the mask, or all keys. */
+    private static int rangeStart(AttentionMask mask, int i) {
+        return mask instanceof AttentionMask.KeyRanges r ? r.start(i) : 0;
+    }
+
+    private static int rangeEnd(AttentionMask mask, int i, int Lk) {
+        return mask instanceof AttentionMask.KeyRanges r ? r.end(i) : Lk;
+    }
+
+    // ------------------------------------------------------------------------------------------------ dense
+
+    // q (B,H,Lq,d), k, v (B,H,Lk,d) -> out (B,H,Lq,d), lse (B,H,Lq)
+    static void attentionForward(WorkerPool pool, Tensor out, Tensor lse, Tensor q, Tensor k, Tensor v,
+                                 AttentionMask mask, int B, int H, int Lq, int Lk, int d, float scale) {
+        mask.check(Lq, Lk);
+        float[] O = f(contiguous("attention", out)), LS = f(contiguous("attention", lse));
+        float[] Q = f(contiguous("attention", q)), K = f(contiguous("attention", k)), V = f(contiguous("attention", v));
+        float[] M = mask instanceof AttentionMask.Additive a ? f(a.bias()) : null;
+        int mo = mask instanceof AttentionMask.Additive a ? a.bias().offset() : 0;
+        pool.parallelFor(B * H, 1, (bh0, bh1) -> {
+            float[] kt = scratch(0, d * Lk), s = scratch(1, KEY_BLOCK), qs = scratch(2, d), acc = scratch(3, d);
+            for (int bh = bh0; bh < bh1; bh++) {
+                int qo = q.offset() + bh * Lq * d, vo = v.offset() + bh * Lk * d;
+                transpose(K, k.offset() + bh * Lk * d, Lk, d, kt);
+                for (int i = 0; i < Lq; i++) {
+                    SimdBackend.binaryScalarRun(BinaryOp.MUL, Q, qo + i * d, scale, false, qs, 0, d);
+                    Arrays.fill(acc, 0, d, 0f);
+                    float m = Float.NEGATIVE_INFINITY, l = 0f;
+                    int end = rangeEnd(mask, i, Lk);
+                    for (int j0 = rangeStart(mask, i); j0 < end; j0 += KEY_BLOCK) {
+                        int n = Math.min(KEY_BLOCK, end - j0);
+                        scores(qs, 0, kt, Lk, j0, n, d, s);                           // s = scale · q_i·k_j
+                        if (M != null) {
+                            SimdBackend.binaryRun(BinaryOp.ADD, s, 0, M, mo + i * Lk + j0, s, 0, n);
+                        }
+                        float mNew = Math.max(m, SimdBackend.maxRun(s, 0, n));
+                        if (mNew == Float.NEGATIVE_INFINITY) {
+                            continue;                                                    // every key so far masked
+                        }
+                        float corr = (float) Math.exp(m - mNew);                         // 0 when m = −inf
+                        l = l * corr + SimdBackend.expShiftedRun(s, 0, mNew, s, 0, n);   // s := exp(s − m)
+                        if (corr != 1f) {
+                            SimdBackend.binaryScalarRun(BinaryOp.MUL, acc, 0, corr, false, acc, 0, d);
+                        }
+                        for (int t = 0; t < n; t++) {
+                            if (s[t] != 0f) {
+                                axpy(s[t], V, vo + (j0 + t) * d, acc, 0, d);             // acc += p · v_j
+                            }
+                        }
+                        m = mNew;
+                    }
+                    int oo = out.offset() + (bh * Lq + i) * d;
+                    if (l == 0f) {
+                        Arrays.fill(O, oo, oo + d, 0f);                                  // fully masked row
+                        LS[lse.offset() + bh * Lq + i] = Float.NEGATIVE_INFINITY;
+                    } else {
+                        SimdBackend.binaryScalarRun(BinaryOp.MUL, acc, 0, 1f / l, false, O, oo, d);
+                        LS[lse.offset() + bh * Lq + i] = m + (float) Math.log(l);
+                    }
+                }
+            }
+        });
+    }
+
+    // dout, q, out (B,H,Lq,d), k, v (B,H,Lk,d), lse (B,H,Lq) -> dq (B,H,Lq,d), dk, dv (B,H,Lk,d)
+    static void attentionBackward(WorkerPool pool, Tensor dq, Tensor dk, Tensor dv, Tensor dout, Tensor q, Tensor k,
+                                  Tensor v, Tensor out, Tensor lse, AttentionMask mask,
+                                  int B, int H, int Lq, int Lk, int d, float scale) {
+        mask.check(Lq, Lk);
+        float[] DQ = f(contiguous("attention", dq)), DK = f(contiguous("attention", dk));
+        float[] DV = f(contiguous("attention", dv)), DO = f(contiguous("attention", dout));
+        float[] Q = f(contiguous("attention", q)), K = f(contiguous("attention", k)), V = f(contiguous("attention", v));
+        float[] O = f(contiguous("attention", out)), LS = f(contiguous("attention", lse));
+        float[] M = mask instanceof AttentionMask.Additive a ? f(a.bias()) : null;
+        int mo = mask instanceof AttentionMask.Additive a ? a.bias().offset() : 0;
+        pool.parallelFor(B * H, 1, (bh0, bh1) -> {
+            float[] kt = scratch(0, d * Lk), vt = scratch(1, d * Lk), s = scratch(2, KEY_BLOCK);
+            float[] dp = scratch(3, KEY_BLOCK), qs = scratch(4, Lq * d), D = scratch(5, Lq);
+            for (int bh = bh0; bh < bh1; bh++) {
+                int qo = q.offset() + bh * Lq * d, ko = k.offset() + bh * Lk * d, vo = v.offset() + bh * Lk * d;
+                int doo = dout.offset() + bh * Lq * d, dqo = dq.offset() + bh * Lq * d;
+                int dko = dk.offset() + bh * Lk * d, dvo = dv.offset() + bh * Lk * d, lo = lse.offset() + bh * Lq;
+                transpose(K, ko, Lk, d, kt);
+                transpose(V, vo, Lk, d, vt);
+                SimdBackend.binaryScalarRun(BinaryOp.MUL, Q, qo, scale, false, qs, 0, Lq * d);
+                for (int i = 0; i < Lq; i++) {
+                    D[i] = SimdRows.dot(DO, doo + i * d, O, out.offset() + bh * Lq * d + i * d, d); // D_i = dout_i·out_i
+                }
+                Arrays.fill(DQ, dqo, dqo + Lq * d, 0f);
+                Arrays.fill(DK, dko, dko + Lk * d, 0f);
+                Arrays.fill(DV, dvo, dvo + Lk * d, 0f);
+                // key blocks outside, queries inside: a block's dk, dv rows stay in cache while every query visits it
+                for (int b0 = 0; b0 < Lk; b0 += KEY_BLOCK) {
+                    int b1 = Math.min(Lk, b0 + KEY_BLOCK);
+                    for (int i = 0; i < Lq; i++) {
+                        float l = LS[lo + i];
+                        int j0 = Math.max(b0, rangeStart(mask, i)), j1 = Math.min(b1, rangeEnd(mask, i, Lk));
+                        if (j0 >= j1 || l == Float.NEGATIVE_INFINITY) {
+                            continue;
+                        }
+                        int n = j1 - j0;
+                        scores(qs, i * d, kt, Lk, j0, n, d, s);                      // s = scale · q_i·k_j
+                        if (M != null) {
+                            SimdBackend.binaryRun(BinaryOp.ADD, s, 0, M, mo + i * Lk + j0, s, 0, n);
+                        }
+                        SimdBackend.expShiftedRun(s, 0, l, s, 0, n);                  // P = exp(s − lse)
+                        scores(DO, doo + i * d, vt, Lk, j0, n, d, dp);                // dP = dout_i·v_j
+                        for (int t = 0; t < n; t++) {
+                            float p = s[t];
+                            if (p == 0f) {
+                                continue;
+                            }
+                            float a = scale * p * (dp[t] - D[i]);                     // scale · dS_ij
+                            int j = j0 + t;
+                            pairUpdate(p, a, DO, doo + i * d, Q, qo + i * d, K, ko + j * d,
+                                    DQ, dqo + i * d, DK, dko + j * d, DV, dvo + j * d, d);
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    // ------------------------------------------------------------------------------------------------ neighbourhood
+
+    // q, k, v (B,H,N,d), N = grid² -> out (B,H,N,d), lse (B,H,N)
+    static void neighborhoodForward(WorkerPool pool, Tensor out, Tensor lse, Tensor q, Tensor k, Tensor v,
+                                    int B, int H, int grid, int kernel, int d, float scale) {
+        int[] table = Neighborhood.table(grid, kernel);
+        int N = grid * grid, KK = kernel * kernel;
+        float[] O = f(contiguous("neighborhoodAttention", out)), LS = f(contiguous("neighborhoodAttention", lse));
+        float[] Q = f(contiguous("neighborhoodAttention", q)), K = f(contiguous("neighborhoodAttention", k));
+        float[] V = f(contiguous("neighborhoodAttention", v));
+        pool.parallelFor(B * H, 1, (bh0, bh1) -> {
+            float[] s = scratch(0, KK);
+            for (int bh = bh0; bh < bh1; bh++) {
+                int qo = q.offset() + bh * N * d, ko = k.offset() + bh * N * d, vo = v.offset() + bh * N * d;
+                for (int n = 0; n < N; n++) {
+                    for (int t = 0; t < KK; t++) {
+                        s[t] = scale * SimdRows.dot(Q, qo + n * d, K, ko + table[n * KK + t] * d, d);
+                    }
+                    float m = SimdBackend.maxRun(s, 0, KK);
+                    float l = SimdBackend.expShiftedRun(s, 0, m, s, 0, KK);          // s := exp(s − m)
+                    int oo = out.offset() + (bh * N + n) * d;
+                    Arrays.fill(O, oo, oo + d, 0f);
+                    for (int t = 0; t < KK; t++) {
+                        axpy(s[t], V, vo + table[n * KK + t] * d, O, oo, d);          // out += p · v_j
+                    }
+                    SimdBackend.binaryScalarRun(BinaryOp.MUL, O, oo, 1f / l, false, O, oo, d);
+                    LS[lse.offset() + bh * N + n] = m + (float) Math.log(l);
+                }
+            }
+        });
+    }
+
+    // dout, q, k, v, out (B,H,N,d), lse (B,H,N) -> dq, dk, dv (B,H,N,d)
+    static void neighborhoodBackward(WorkerPool pool, Tensor dq, Tensor dk, Tensor dv, Tensor dout, Tensor q,
+                                     Tensor k, Tensor v, Tensor out, Tensor lse,
+                                     int B, int H, int grid, int kernel, int d, float scale) {
+        int[] table = Neighborhood.table(grid, kernel);
+        int N = grid * grid, KK = kernel * kernel;
+        String op = "neighborhoodAttention";
+        float[] DQ = f(contiguous(op, dq)), DK = f(contiguous(op, dk)), DV = f(contiguous(op, dv));
+        float[] DO = f(contiguous(op, dout)), Q = f(contiguous(op, q)), K = f(contiguous(op, k));
+        float[] V = f(contiguous(op, v)), O = f(contiguous(op, out)), LS = f(contiguous(op, lse));
+        pool.parallelFor(B * H, 1, (bh0, bh1) -> {
+            for (int bh = bh0; bh < bh1; bh++) {
+                int qo = q.offset() + bh * N * d, ko = k.offset() + bh * N * d, vo = v.offset() + bh * N * d;
+                int doo = dout.offset() + bh * N * d, oo = out.offset() + bh * N * d;
+                int dqo = dq.offset() + bh * N * d, dko = dk.offset() + bh * N * d, dvo = dv.offset() + bh * N * d;
+                Arrays.fill(DQ, dqo, dqo + N * d, 0f);
+                Arrays.fill(DK, dko, dko + N * d, 0f);
+                Arrays.fill(DV, dvo, dvo + N * d, 0f);
+                for (int n = 0; n < N; n++) {
+                    float l = LS[lse.offset() + bh * N + n];
+                    float D = SimdRows.dot(DO, doo + n * d, O, oo + n * d, d);         // D_n = dout_n·out_n
+                    for (int t = 0; t < KK; t++) {
+                        int j = table[n * KK + t];
+                        float p = (float) Math.exp(scale * SimdRows.dot(Q, qo + n * d, K, ko + j * d, d) - l);
+                        float dp = SimdRows.dot(DO, doo + n * d, V, vo + j * d, d);   // dP = dout_n·v_j
+                        float a = scale * p * (dp - D);                                // scale · dS
+                        pairUpdate(p, a, DO, doo + n * d, Q, qo + n * d, K, ko + j * d,
+                                DQ, dqo + n * d, DK, dko + j * d, DV, dvo + j * d, d);
+                    }
+                }
+            }
+        });
+    }
+}

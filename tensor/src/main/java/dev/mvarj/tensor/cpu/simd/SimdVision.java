@@ -1,0 +1,227 @@
+package dev.mvarj.tensor.cpu.simd;
+
+import dev.mvarj.tensor.Tensor;
+import dev.mvarj.tensor.cpu.WorkerPool;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+
+import java.util.Arrays;
+
+import static dev.mvarj.tensor.cpu.Host.f;
+import static dev.mvarj.tensor.cpu.simd.SimdBackend.L;
+import static dev.mvarj.tensor.cpu.simd.SimdBackend.S;
+
+/**
+ * Vision kernels on the Vector API: im2col, col2im and group norm. Definitions in {@code ReferenceVision}.
+ *
+ * <p>Each chunk of work owns whole output rows (im2col: rows of cols; col2im: image planes; group norm: groups), so no
+ * two threads write one element. col2im adds in the reference's (i, j, oh, ow) order and is bit-identical to it;
+ * group norm's dw, db are summed from per-(sample, channel) partials in sample order, independent of the pool size.
+ */
+final class SimdVision {
+
+    private SimdVision() {
+    }
+
+    /** Elements per chunk, as the element-wise kernels. */
+    private static final int GRAIN = 1 << 14;
+
+    // x (B, C, H, W) -> cols (B, C·kh·kw, OH·OW); one chunk = whole rows of cols
+    static void im2col(WorkerPool pool, float[] X, int xo, float[] CO, int co, int B, int C, int H, int W,
+                       int kh, int kw, int stride, int padTop, int padLeft, int OH, int OW) {
+        int K = C * kh * kw, P = OH * OW;
+        pool.parallelFor(B * K, Math.max(1, GRAIN / Math.max(1, P)), (r0, r1) -> {
+            for (int r = r0; r < r1; r++) {
+                int b = r / K, k = r % K;
+                int c = k / (kh * kw), i = k / kw % kh, j = k % kw;
+                int plane = xo + (b * C + c) * H * W, row = co + r * P;
+                // the output columns whose tap lies inside the image: ow in [owLo, owHi)
+                int owLo = Math.min(OW, Math.max(0, ceilDiv(padLeft - j, stride)));
+                int owHi = Math.max(owLo, Math.min(OW, ceilDiv(W + padLeft - j, stride)));
+                for (int oh = 0; oh < OH; oh++) {
+                    int ih = oh * stride - padTop + i, o = row + oh * OW;
+                    if (ih < 0 || ih >= H) {
+                        Arrays.fill(CO, o, o + OW, 0f);
+                        continue;
+                    }
+                    Arrays.fill(CO, o, o + owLo, 0f);
+                    int src = plane + ih * W - padLeft + j;
+                    if (stride == 1) {
+                        System.arraycopy(X, src + owLo, CO, o + owLo, owHi - owLo);
+                    } else {
+                        for (int ow = owLo; ow < owHi; ow++) {
+                            CO[o + ow] = X[src + ow * stride];
+                        }
+                    }
+                    Arrays.fill(CO, o + owHi, o + OW, 0f);
+                }
+            }
+        });
+    }
+
+    // cols (B, C·kh·kw, OH·OW) -> dx (B, C, H, W) +=; one chunk = whole image planes
+    static void col2im(WorkerPool pool, float[] DX, int dxo, float[] CO, int co, int B, int C, int H, int W,
+                       int kh, int kw, int stride, int padTop, int padLeft, int OH, int OW) {
+        int K = C * kh * kw, P = OH * OW;
+        pool.parallelFor(B * C, Math.max(1, GRAIN / Math.max(1, kh * kw * P)), (p0, p1) -> {
+            for (int p = p0; p < p1; p++) {
+                int b = p / C, c = p % C, plane = dxo + p * H * W;
+                for (int i = 0; i < kh; i++) {
+                    for (int j = 0; j < kw; j++) {
+                        int row = co + (b * K + (c * kh + i) * kw + j) * P;
+                        int owLo = Math.min(OW, Math.max(0, ceilDiv(padLeft - j, stride)));
+                        int owHi = Math.max(owLo, Math.min(OW, ceilDiv(W + padLeft - j, stride)));
+                        for (int oh = 0; oh < OH; oh++) {
+                            int ih = oh * stride - padTop + i;
+                            if (ih < 0 || ih >= H) {
+                                continue;
+                            }
+                            int dst = plane + ih * W - padLeft + j, src = row + oh * OW;
+                            if (stride == 1) {
+                                addRun(DX, dst + owLo, CO, src + owLo, owHi - owLo);
+                            } else {
+                                for (int ow = owLo; ow < owHi; ow++) {
+                                    DX[dst + ow * stride] += CO[src + ow];
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    /** ⌈a / b⌉ for b > 0 and any sign of a. */
+    private static int ceilDiv(int a, int b) {
+        return -Math.floorDiv(-a, b);
+    }
+
+    /** d[o + k] += s[so + k] for k < n. */
+    private static void addRun(float[] d, int o, float[] s, int so, int n) {
+        int k = 0;
+        for (int bound = S.loopBound(n); k < bound; k += L) {
+            FloatVector.fromArray(S, d, o + k).add(FloatVector.fromArray(S, s, so + k)).intoArray(d, o + k);
+        }
+        for (; k < n; k++) {
+            d[o + k] += s[so + k];
+        }
+    }
+
+    /** Groups per chunk, so that a chunk holds about {@link #GRAIN} elements. */
+    private static int groupGrain(int n) {
+        return Math.max(1, GRAIN / Math.max(1, n));
+    }
+
+    // x (B, C, HW) -> out (B, C, HW), mean, rstd (B, G); one chunk = whole groups
+    static void groupNormForward(WorkerPool pool, Tensor out, Tensor mean, Tensor rstd, Tensor x, Tensor w, Tensor b,
+                                 int B, int C, int HW, int G, float eps) {
+        float[] X = f(x), O = f(out), M = f(mean), R = f(rstd);
+        float[] Wt = w == null ? null : f(w), Bs = b == null ? null : f(b);
+        int xo = x.offset(), oo = out.offset(), wo = w == null ? 0 : w.offset(), bo = b == null ? 0 : b.offset();
+        int cpg = C / G, n = cpg * HW;
+        pool.parallelFor(B * G, groupGrain(n), (r0, r1) -> {
+            for (int r = r0; r < r1; r++) {
+                int base = r * n, g = r % G;
+                float mu = SimdBackend.sumRun(X, xo + base, n) / n;
+                FloatVector acc = FloatVector.zero(S);
+                int k = 0;
+                for (int bound = S.loopBound(n); k < bound; k += L) {
+                    FloatVector d = FloatVector.fromArray(S, X, xo + base + k).sub(mu);
+                    acc = d.fma(d, acc);
+                }
+                float var = acc.reduceLanes(VectorOperators.ADD);
+                for (; k < n; k++) {
+                    float d = X[xo + base + k] - mu;
+                    var += d * d;
+                }
+                float rs = (float) (1.0 / Math.sqrt(var / n + eps));
+                for (int cc = 0; cc < cpg; cc++) {
+                    int c = g * cpg + cc, o = base + cc * HW;
+                    // out = (x − mean) · (rstd · w) + b; x − mean first, so a tiny variance does not cancel
+                    float scale = Wt == null ? rs : rs * Wt[wo + c];
+                    float shift = Bs == null ? 0f : Bs[bo + c];
+                    int h = 0;
+                    for (int bound = S.loopBound(HW); h < bound; h += L) {
+                        FloatVector.fromArray(S, X, xo + o + h).sub(mu).fma(scale, shift).intoArray(O, oo + o + h);
+                    }
+                    for (; h < HW; h++) {
+                        O[oo + o + h] = Math.fma(X[xo + o + h] - mu, scale, shift);
+                    }
+                }
+                M[mean.offset() + r] = mu;
+                R[rstd.offset() + r] = rs;
+            }
+        });
+    }
+
+    // dout, x (B, C, HW), mean, rstd (B, G) -> dx (B, C, HW); dw, db (C)
+    // per channel: sd = Σ dout, sdx = Σ dout · x̂ (also db, dw partials); per group: mean(g) = Σ_c w_c sd_c / n,
+    // mean(g x̂) = Σ_c w_c sdx_c / n; dx = rstd · (dout · w_c − mean(g) − x̂ · mean(g x̂))
+    static void groupNormBackward(WorkerPool pool, Tensor dx, Tensor dw, Tensor db, Tensor dout, Tensor x,
+                                  Tensor mean, Tensor rstd, Tensor w, int B, int C, int HW, int G) {
+        float[] DX = f(dx), DO = f(dout), X = f(x), M = f(mean), R = f(rstd);
+        float[] Wt = w == null ? null : f(w);
+        int xo = x.offset(), doo = dout.offset(), dxo = dx.offset(), wo = w == null ? 0 : w.offset();
+        int cpg = C / G, n = cpg * HW;
+        float[] sdPart = new float[B * C], sdxPart = new float[B * C];
+        pool.parallelFor(B * G, groupGrain(n), (r0, r1) -> {
+            for (int r = r0; r < r1; r++) {
+                int base = r * n, bi = r / G, g = r % G;
+                float mu = M[mean.offset() + r], rs = R[rstd.offset() + r];
+                float gSum = 0f, gxSum = 0f;
+                for (int cc = 0; cc < cpg; cc++) {
+                    int c = g * cpg + cc, o = base + cc * HW;
+                    FloatVector s1 = FloatVector.zero(S), s2 = FloatVector.zero(S);
+                    int h = 0;
+                    for (int bound = S.loopBound(HW); h < bound; h += L) {
+                        FloatVector d = FloatVector.fromArray(S, DO, doo + o + h);
+                        s1 = s1.add(d);
+                        s2 = d.fma(FloatVector.fromArray(S, X, xo + o + h).sub(mu), s2);
+                    }
+                    float sd = s1.reduceLanes(VectorOperators.ADD), sdx = s2.reduceLanes(VectorOperators.ADD);
+                    for (; h < HW; h++) {
+                        float d = DO[doo + o + h];
+                        sd += d;
+                        sdx += d * (X[xo + o + h] - mu);
+                    }
+                    sdx *= rs;
+                    sdPart[bi * C + c] = sd;
+                    sdxPart[bi * C + c] = sdx;
+                    float wc = Wt == null ? 1f : Wt[wo + c];
+                    gSum += wc * sd;
+                    gxSum += wc * sdx;
+                }
+                float gMean = gSum / n, gxMean = gxSum / n;
+                for (int cc = 0; cc < cpg; cc++) {
+                    int c = g * cpg + cc, o = base + cc * HW;
+                    // dx = rstd · (dout · w_c − mean(g) − (x − mean) · rstd · mean(g x̂)), in the reference's order,
+                    // so a group of one element (rstd ≈ 1/√eps) still gives exactly 0
+                    float wc = Wt == null ? 1f : Wt[wo + c], k = rs * gxMean;
+                    int h = 0;
+                    for (int bound = S.loopBound(HW); h < bound; h += L) {
+                        FloatVector.fromArray(S, DO, doo + o + h).mul(wc).sub(gMean)
+                                .sub(FloatVector.fromArray(S, X, xo + o + h).sub(mu).mul(k)).mul(rs)
+                                .intoArray(DX, dxo + o + h);
+                    }
+                    for (; h < HW; h++) {
+                        DX[dxo + o + h] = rs * (DO[doo + o + h] * wc - gMean - (X[xo + o + h] - mu) * k);
+                    }
+                }
+            }
+        });
+        if (Wt != null) {
+            float[] DW = f(dw), DB = db == null ? null : f(db);
+            for (int c = 0; c < C; c++) {
+                float sw = 0f, sb = 0f;
+                for (int bi = 0; bi < B; bi++) {
+                    sw += sdxPart[bi * C + c];
+                    sb += sdPart[bi * C + c];
+                }
+                DW[dw.offset() + c] = sw;
+                if (DB != null) {
+                    DB[db.offset() + c] = sb;
+                }
+            }
+        }
+    }
+}
