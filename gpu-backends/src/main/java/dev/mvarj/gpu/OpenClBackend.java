@@ -1,5 +1,6 @@
 package dev.mvarj.gpu;
 
+import dev.mvarj.tensor.AttentionMask;
 import dev.mvarj.tensor.Backend;
 import dev.mvarj.tensor.BinaryOp;
 import dev.mvarj.tensor.DType;
@@ -12,6 +13,8 @@ import dev.mvarj.tensor.UnaryOp;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
@@ -44,6 +47,9 @@ public final class OpenClBackend implements Backend, AutoCloseable {
     private final String options;
     /** Two ints an indexing kernel sets on a bad index (flag, index); a raw pool buffer, not a tensor. */
     private final MemorySegment errorFlag;
+    /** Key-range masks uploaded once: a model reuses a handful of them every step (bounded, oldest dropped). */
+    private final Map<AttentionMask.KeyRanges, MemorySegment> rangeBuffers = new LinkedHashMap<>(16, 0.75f, true);
+    private static final int RANGE_CACHE = 32;
     private boolean closed;
 
     /**
@@ -142,6 +148,8 @@ public final class OpenClBackend implements Backend, AutoCloseable {
         closed = true;
         cl.finish(queue);
         pool.give(errorFlag, 8);
+        rangeBuffers.forEach((r, mem) -> pool.give(mem, 8L * r.rows()));
+        rangeBuffers.clear();
         programs.release();
         pool.trim();
         cl.releaseQueue(queue);
@@ -639,6 +647,204 @@ public final class OpenClBackend implements Backend, AutoCloseable {
                 .mem(mem(op, target)).i(target.offset()).mem(mem(op, weight)).i(weight.offset()).i(N).i(V)
                 .f(smoothing)
                 .run(new long[]{roundUp(V, ewLocal), N}, new long[]{ewLocal, 1});
+    }
+
+    // ---------------------------------------------------------------------------------------------- attention
+
+    /** A mask as kernel arguments: an additive bias buffer and/or key ranges (start (Lq) then end (Lq)). */
+    private record MaskArgs(MemorySegment bias, int biasOffset, MemorySegment ranges, Tensor uploadedBias) {
+    }
+
+    private MaskArgs maskArgs(String op, AttentionMask mask, int Lq, int Lk) {
+        mask.check(Lq, Lk);
+        return switch (mask) {
+            case AttentionMask.None n -> new MaskArgs(null, 0, null, null);
+            case AttentionMask.Additive a -> {
+                // a mask built on the host is uploaded for the call (a transfer of constants, not a fallback)
+                Tensor bias = a.bias().device().equals(device) ? a.bias() : a.bias().to(device);
+                yield new MaskArgs(mem(op, bias), bias.offset(), null, bias == a.bias() ? null : bias);
+            }
+            case AttentionMask.KeyRanges r -> new MaskArgs(null, 0, rangeBuffer(r), null);
+        };
+    }
+
+    private MemorySegment rangeBuffer(AttentionMask.KeyRanges r) {
+        MemorySegment mem = rangeBuffers.get(r);
+        if (mem == null) {
+            int L = r.rows();
+            int[] both = new int[2 * L];
+            System.arraycopy(r.start(), 0, both, 0, L);
+            System.arraycopy(r.end(), 0, both, L, L);
+            mem = pool.take(8L * L);
+            try (Arena arena = Arena.ofConfined()) {
+                cl.write(queue, mem, 0, arena.allocateFrom(JAVA_INT, both));
+            }
+            rangeBuffers.put(r, mem);
+            if (rangeBuffers.size() > RANGE_CACHE) {
+                var eldest = rangeBuffers.entrySet().iterator().next();
+                pool.give(eldest.getValue(), 8L * eldest.getKey().rows());
+                rangeBuffers.remove(eldest.getKey());
+            }
+        }
+        return mem;
+    }
+
+    private static void releaseUpload(MaskArgs m) {
+        if (m.uploadedBias() != null) {
+            m.uploadedBias().storage().release();
+        }
+    }
+
+    // q (B,H,Lq,d), k, v (B,H,Lk,d) -> out (B,H,Lq,d), lse (B,H,Lq)
+    @Override
+    public synchronized void attentionForward(Tensor out, Tensor lse, Tensor q, Tensor k, Tensor v,
+                                              AttentionMask mask, int B, int H, int Lq, int Lk, int d, float scale) {
+        MaskArgs m = maskArgs("attentionForward", mask, Lq, Lk);
+        try {
+            attentionForward("attentionForward", out, lse, q, k, v, m, B, H, Lq, Lk, d, scale, 0, 0);
+        } finally {
+            releaseUpload(m);
+        }
+    }
+
+    @Override
+    public synchronized void neighborhoodAttentionForward(Tensor out, Tensor lse, Tensor q, Tensor k, Tensor v,
+                                                          int B, int H, int grid, int kernel, int d, float scale) {
+        dev.mvarj.tensor.Neighborhood.check(grid, kernel);
+        int N = grid * grid;
+        attentionForward("neighborhoodAttentionForward", out, lse, q, k, v, new MaskArgs(null, 0, null, null),
+                B, H, N, N, d, scale, grid, kernel);
+    }
+
+    private void attentionForward(String op, Tensor out, Tensor lse, Tensor q, Tensor k, Tensor v, MaskArgs m,
+                                  int B, int H, int Lq, int Lk, int d, float scale, int grid, int kernel) {
+        for (Tensor t : new Tensor[]{out, lse, q, k, v}) {
+            contiguous(op, f32(op, t));
+        }
+        if (B * H * Lq == 0) {
+            return;
+        }
+        runRows(launch("attention", "attention_forward").mem(mem(op, out)).i(out.offset()).mem(mem(op, lse))
+                .i(lse.offset()).mem(mem(op, q)).i(q.offset()).mem(mem(op, k)).i(k.offset()).mem(mem(op, v))
+                .i(v.offset()).mem(m.bias()).i(m.biasOffset()).mem(m.ranges()).i(0).i(Lq).i(Lk).i(d).f(scale)
+                .i(grid).i(kernel), B * H * Lq);
+    }
+
+    // dout, q, out (B,H,Lq,d), k, v (B,H,Lk,d), lse (B,H,Lq) -> dq (B,H,Lq,d), dk, dv (B,H,Lk,d)
+    @Override
+    public synchronized void attentionBackward(Tensor dq, Tensor dk, Tensor dv, Tensor dout, Tensor q, Tensor k,
+                                               Tensor v, Tensor out, Tensor lse, AttentionMask mask,
+                                               int B, int H, int Lq, int Lk, int d, float scale) {
+        MaskArgs m = maskArgs("attentionBackward", mask, Lq, Lk);
+        try {
+            attentionBackward("attentionBackward", dq, dk, dv, dout, q, k, v, out, lse, m, B, H, Lq, Lk, d, scale,
+                    0, 0);
+        } finally {
+            releaseUpload(m);
+        }
+    }
+
+    @Override
+    public synchronized void neighborhoodAttentionBackward(Tensor dq, Tensor dk, Tensor dv, Tensor dout, Tensor q,
+                                                           Tensor k, Tensor v, Tensor out, Tensor lse, int B, int H,
+                                                           int grid, int kernel, int d, float scale) {
+        dev.mvarj.tensor.Neighborhood.check(grid, kernel);
+        int N = grid * grid;
+        attentionBackward("neighborhoodAttentionBackward", dq, dk, dv, dout, q, k, v, out, lse,
+                new MaskArgs(null, 0, null, null), B, H, N, N, d, scale, grid, kernel);
+    }
+
+    private void attentionBackward(String op, Tensor dq, Tensor dk, Tensor dv, Tensor dout, Tensor q, Tensor k,
+                                   Tensor v, Tensor out, Tensor lse, MaskArgs m, int B, int H, int Lq, int Lk, int d,
+                                   float scale, int grid, int kernel) {
+        for (Tensor t : new Tensor[]{dq, dk, dv, dout, q, k, v, out, lse}) {
+            contiguous(op, f32(op, t));
+        }
+        if (B * H == 0) {
+            return;
+        }
+        long dBytes = 4L * Math.max(1, B * H * Lq);
+        MemorySegment D = pool.take(dBytes);
+        try {
+            if (Lq > 0) {
+                runRows(launch("attention", "attention_backward_dq").mem(mem(op, dq)).i(dq.offset()).mem(D)
+                        .mem(mem(op, dout)).i(dout.offset()).mem(mem(op, q)).i(q.offset()).mem(mem(op, k))
+                        .i(k.offset()).mem(mem(op, v)).i(v.offset()).mem(mem(op, out)).i(out.offset())
+                        .mem(mem(op, lse)).i(lse.offset()).mem(m.bias()).i(m.biasOffset()).mem(m.ranges()).i(0)
+                        .i(Lq).i(Lk).i(d).f(scale).i(grid).i(kernel), B * H * Lq);
+            }
+            if (Lk > 0) {
+                runRows(launch("attention", "attention_backward_dkdv").mem(mem(op, dk)).i(dk.offset())
+                        .mem(mem(op, dv)).i(dv.offset()).mem(D).mem(mem(op, dout)).i(dout.offset())
+                        .mem(mem(op, q)).i(q.offset()).mem(mem(op, k)).i(k.offset()).mem(mem(op, v)).i(v.offset())
+                        .mem(mem(op, lse)).i(lse.offset()).mem(m.bias()).i(m.biasOffset()).mem(m.ranges()).i(0)
+                        .i(Lq).i(Lk).i(d).f(scale).i(grid).i(kernel), B * H * Lk);
+            }
+        } finally {
+            pool.give(D, dBytes);       // safe: the in-order queue runs both kernels before any later user
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------- vision
+
+    // x (B, C, H, W) -> cols (B, C·kh·kw, OH·OW)
+    @Override
+    public synchronized void im2col(Tensor cols, Tensor x, int B, int C, int H, int W, int kh, int kw, int stride,
+                                    int padTop, int padLeft, int OH, int OW) {
+        long n = (long) B * C * kh * kw * OH * OW;
+        if (n == 0) {
+            return;
+        }
+        run1d(launch("vision", "im2col").mem(mem("im2col", contiguous("im2col", cols))).i(cols.offset())
+                .mem(mem("im2col", contiguous("im2col", x))).i(x.offset()).i(B).i(C).i(H).i(W).i(kh).i(kw)
+                .i(stride).i(padTop).i(padLeft).i(OH).i(OW), n);
+    }
+
+    // cols (B, C·kh·kw, OH·OW) -> dx (B, C, H, W) +=
+    @Override
+    public synchronized void col2im(Tensor dx, Tensor cols, int B, int C, int H, int W, int kh, int kw, int stride,
+                                    int padTop, int padLeft, int OH, int OW) {
+        long n = (long) B * C * H * W;
+        if (n == 0) {
+            return;
+        }
+        run1d(launch("vision", "col2im").mem(mem("col2im", contiguous("col2im", dx))).i(dx.offset())
+                .mem(mem("col2im", contiguous("col2im", cols))).i(cols.offset()).i(B).i(C).i(H).i(W).i(kh).i(kw)
+                .i(stride).i(padTop).i(padLeft).i(OH).i(OW), n);
+    }
+
+    // x (B, C, HW) -> out (B, C, HW), mean, rstd (B, G)
+    @Override
+    public synchronized void groupNormForward(Tensor out, Tensor mean, Tensor rstd, Tensor x, Tensor w, Tensor b,
+                                              int B, int C, int HW, int G, float eps) {
+        if (B * G == 0) {
+            return;
+        }
+        String op = "groupNormForward";
+        runRows(launch("vision", "group_norm_forward").mem(mem(op, out)).i(out.offset()).mem(mem(op, mean))
+                .i(mean.offset()).mem(mem(op, rstd)).i(rstd.offset()).mem(mem(op, x)).i(x.offset())
+                .mem(memOrNull(op, w)).i(w == null ? 0 : w.offset()).mem(memOrNull(op, b)).i(b == null ? 0 : b.offset())
+                .i(C).i(HW).i(G).f(eps), B * G);
+    }
+
+    // dout, x (B, C, HW), mean, rstd (B, G) -> dx (B, C, HW); dw, db (C) when w is not null
+    @Override
+    public synchronized void groupNormBackward(Tensor dx, Tensor dw, Tensor db, Tensor dout, Tensor x, Tensor mean,
+                                               Tensor rstd, Tensor w, int B, int C, int HW, int G) {
+        if (B * G == 0) {
+            return;
+        }
+        String op = "groupNormBackward";
+        runRows(launch("vision", "group_norm_backward_dx").mem(mem(op, dx)).i(dx.offset()).mem(mem(op, dout))
+                .i(dout.offset()).mem(mem(op, x)).i(x.offset()).mem(mem(op, mean)).i(mean.offset())
+                .mem(mem(op, rstd)).i(rstd.offset()).mem(memOrNull(op, w)).i(w == null ? 0 : w.offset()).i(C).i(HW)
+                .i(G), B * G);
+        if (w != null) {
+            runRows(launch("vision", "group_norm_backward_dwdb").mem(mem(op, dw)).i(dw.offset())
+                    .mem(memOrNull(op, db)).i(db == null ? 0 : db.offset()).mem(mem(op, dout)).i(dout.offset())
+                    .mem(mem(op, x)).i(x.offset()).mem(mem(op, mean)).i(mean.offset()).mem(mem(op, rstd))
+                    .i(rstd.offset()).i(B).i(C).i(HW).i(G), C);
+        }
     }
 
     @Override
