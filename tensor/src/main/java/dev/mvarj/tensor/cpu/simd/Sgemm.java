@@ -51,8 +51,14 @@ final class Sgemm {
     /** Per-thread scratch: the raw accumulator tile and the packed / padded A block. */
     private static final class Scratch {
         final float[] tile = new float[MR * NR];
-        final float[] a = new float[(MC + MR) * KC];
+        final float[] a = new float[MC * (KC + A_PAD)];
     }
+
+    /**
+     * Extra floats per row of a packed A block: a row stride of kc + 16 floats (not a power of two for the usual kc)
+     * keeps the rows of a block in different L1 sets while they are written column by column.
+     */
+    private static final int A_PAD = 16;
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
     private static final ThreadLocal<float[]> PACKED_B = new ThreadLocal<>();
@@ -171,15 +177,26 @@ final class Sgemm {
         }
     }
 
-    /** B^T: rows (nr, kc) at src, row stride ldb -> panel [kc][NR] at dst (a transpose). */
+    /**
+     * B^T: rows (nr, kc) at src, row stride ldb -> panel [kc][NR] at dst (a transpose). Done in strips of TK values
+     * of k, so each source cache line is read once and the TK destination rows stay in L1, whatever ldb is (a
+     * k-outer loop reads nr lines ldb apart per k, which alias in L1 when ldb is a power of two).
+     */
     private static void packPanelT(float[] B, int src, int ldb, int kc, int nr, float[] bp, int dst) {
-        for (int k = 0; k < kc; k++, dst += NR) {
-            int s = src + k;
-            for (int n = 0; n < nr; n++, s += ldb) {
-                bp[dst + n] = B[s];
+        final int TK = 16;
+        for (int k0 = 0; k0 < kc; k0 += TK) {
+            int tk = Math.min(TK, kc - k0);
+            int d0 = dst + k0 * NR;
+            for (int n = 0; n < nr; n++) {
+                int s = src + n * ldb + k0, d = d0 + n;
+                for (int k = 0; k < tk; k++, d += NR) {
+                    bp[d] = B[s + k];
+                }
             }
-            for (int n = nr; n < NR; n++) {
-                bp[dst + n] = 0f;
+            for (int k = 0; k < tk; k++) {
+                for (int n = nr; n < NR; n++) {
+                    bp[d0 + k * NR + n] = 0f;
+                }
             }
         }
     }
@@ -196,15 +213,15 @@ final class Sgemm {
         for (int p = 0; p < K; p += KC) {
             int kc = Math.min(KC, K - p);
             int mode = p > 0 ? ACCUMULATE : beta == 0f ? OVERWRITE : SCALE;
-            // the A block as rows of length kc: in place (row stride lda), or packed (row stride kc)
+            // the A block as rows of length kc: in place (row stride lda), or packed (row stride kc + A_PAD)
             float[] a;
             int a0, as;
             if (transA) {
                 // A stored (K, M): op(A)(i, k) = A[k·lda + i]; pack rows [i0, i0+mc) x [p, p+kc), padded to MR
                 a = s.a;
                 a0 = 0;
-                as = kc;
-                packAT(A, aOff + p * lda + i0, lda, mc, kc, a);
+                as = kc + A_PAD;
+                packAT(A, aOff + p * lda + i0, lda, mc, kc, a, as);
             } else {
                 a = A;
                 a0 = aOff + i0 * lda + p;
@@ -231,15 +248,17 @@ final class Sgemm {
         }
     }
 
-    /** op(A) rows (mc, kc) from A stored (K, M) at src (row stride lda) -> a [roundUp(mc, MR)][kc], zero-padded. */
-    private static void packAT(float[] A, int src, int lda, int mc, int kc, float[] a) {
+    /** op(A) rows (mc, kc) from A stored (K, M) at src (row stride lda) -> a (roundUp(mc, MR), kc), row stride as, zero-padded. */
+    private static void packAT(float[] A, int src, int lda, int mc, int kc, float[] a, int as) {
         for (int k = 0; k < kc; k++, src += lda) {
-            for (int i = 0; i < mc; i++) {
-                a[i * kc + k] = A[src + i];
+            for (int i = 0, d = k; i < mc; i++, d += as) {
+                a[d] = A[src + i];
             }
         }
         int padded = (mc + MR - 1) / MR * MR;
-        java.util.Arrays.fill(a, mc * kc, padded * kc, 0f);
+        for (int i = mc; i < padded; i++) {
+            java.util.Arrays.fill(a, i * as, i * as + kc, 0f);
+        }
     }
 
     /** rows (mr, kc) at src, row stride lda -> a [MR][kc], rows mr.. zero. */
