@@ -29,7 +29,7 @@ import java.util.concurrent.TimeUnit;
  * VAR/MVAR training: x += proj(attn(LN1(x))); x += fc2(GELU(fc1(LN2(x)))), LN with affine parameters, biases on,
  * GELU tanh, MLP ratio 4, block-causal attention over the scale schedule (VAR's mask).
  * Batch 16; {@code L} 130 = scales (1,2,3,4,6,8), 341 = scales (1,2,4,8,16). The peer is
- * {@code bench/peer/block_torch.py} (PyTorch 1.13 CPU eager, same shapes and threads).
+ * {@code bench/peers/block_torch.py} (PyTorch 1.13 CPU eager, same shapes and threads).
  * Run: {@code java -jar bench/target/benchmarks.jar TransformerBlockBenchmark}.
  */
 @State(Scope.Benchmark)

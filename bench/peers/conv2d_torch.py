@@ -1,7 +1,7 @@
 """PyTorch CPU peer column for Conv2dBenchmark: the same shapes, forward and forward + backward.
 
 Run (one thread count per process, as the JMH pools):
-  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS=1 python3 bench/peer/conv2d_torch.py 1
+  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS=1 python3 bench/peers/conv2d_torch.py 1
 """
 import sys
 import time
