@@ -20,7 +20,8 @@ import static dev.mvarj.tensor.cpu.simd.SimdBackend.S;
  *   pack B        B (K, N) -> Bp: per K block of KC rows, panels of NR = 2·L columns, each panel [kc][NR]
  *   per task      (batch i, row block of MC rows, column block of up to NC columns)
  *     pc          K blocks of KC (in order 0, KC, 2·KC, ...)
- *       [transA]  pack the (MC, kc) block of op(A) row-major, since in-place reads would be strided
+ *       [transA]  pack the (MC, kc) block of op(A) row-major, since in-place reads would be strided;
+ *                 [K > KC] copy it likewise, since in-place rows lda apart conflict in cache (power-of-two lda)
  *       jr        panels of NR columns: the (kc, NR) panel stays in L1/L2
  *         ir      slivers of MR = 6 rows: A read in place (row stride lda), the (MC, kc) block stays in L2
  *           micro-kernel: acc (6, NR) = A sliver (6, kc) · panel (kc, NR), 12 vector accumulators
