@@ -20,7 +20,8 @@ import static dev.mvarj.tensor.cpu.simd.SimdBackend.S;
  *   pack B        B (K, N) -> Bp: per K block of KC rows, panels of NR = 2·L columns, each panel [kc][NR]
  *   per task      (batch i, row block of MC rows, column block of up to NC columns)
  *     pc          K blocks of KC (in order 0, KC, 2·KC, ...)
- *       [transA]  pack the (MC, kc) block of op(A) row-major, since in-place reads would be strided
+ *       [transA]  pack the (MC, kc) block of op(A) row-major, since in-place reads would be strided;
+ *                 [K > KC] copy it likewise, since in-place rows lda apart conflict in cache (power-of-two lda)
  *       jr        panels of NR columns: the (kc, NR) panel stays in L1/L2
  *         ir      slivers of MR = 6 rows: A read in place (row stride lda), the (MC, kc) block stays in L2
  *           micro-kernel: acc (6, NR) = A sliver (6, kc) · panel (kc, NR), 12 vector accumulators
@@ -210,18 +211,25 @@ final class Sgemm {
                               float[] bp, int bpOff, int nPad,
                               float beta, float[] C, int cOff, int ldc, int i0, int j0, int mc, int nc, Scratch s) {
         int fullRows = mc / MR * MR;
+        // K longer than one block: the block's rows are kc-long pieces of rows lda apart, which conflict in L1/L2
+        // for power-of-two lda; a row copy into a padded buffer is cheap next to its reuse over nc / NR panels
+        boolean packA = K > KC && nc >= 8 * NR;
         for (int p = 0; p < K; p += KC) {
             int kc = Math.min(KC, K - p);
             int mode = p > 0 ? ACCUMULATE : beta == 0f ? OVERWRITE : SCALE;
             // the A block as rows of length kc: in place (row stride lda), or packed (row stride kc + A_PAD)
             float[] a;
             int a0, as;
-            if (transA) {
-                // A stored (K, M): op(A)(i, k) = A[k·lda + i]; pack rows [i0, i0+mc) x [p, p+kc), padded to MR
+            if (transA || packA) {
                 a = s.a;
                 a0 = 0;
                 as = kc + A_PAD;
-                packAT(A, aOff + p * lda + i0, lda, mc, kc, a, as);
+                if (transA) {
+                    // A stored (K, M): op(A)(i, k) = A[k·lda + i]; pack rows [i0, i0+mc) x [p, p+kc)
+                    packAT(A, aOff + p * lda + i0, lda, mc, kc, a, as);
+                } else {
+                    packRows(A, aOff + i0 * lda + p, lda, mc, kc, a, as);
+                }
             } else {
                 a = A;
                 a0 = aOff + i0 * lda + p;
@@ -237,7 +245,7 @@ final class Sgemm {
                 int panel = bBlock + ((j0 + jr) / NR) * kc * NR;
                 for (int ir = 0; ir < mc; ir += MR) {
                     int mr = Math.min(MR, mc - ir);
-                    if (mr == MR || transA) {
+                    if (mr == MR || transA || packA) {
                         microKernel(kc, a, a0 + ir * as, as, bp, panel, s.tile);
                     } else {
                         microKernel(kc, s.a, 0, kc, bp, panel, s.tile);
@@ -254,6 +262,17 @@ final class Sgemm {
             for (int i = 0, d = k; i < mc; i++, d += as) {
                 a[d] = A[src + i];
             }
+        }
+        int padded = (mc + MR - 1) / MR * MR;
+        for (int i = mc; i < padded; i++) {
+            java.util.Arrays.fill(a, i * as, i * as + kc, 0f);
+        }
+    }
+
+    /** op(A) rows (mc, kc) at src, row stride lda -> a (roundUp(mc, MR), kc), row stride as, zero-padded. */
+    private static void packRows(float[] A, int src, int lda, int mc, int kc, float[] a, int as) {
+        for (int i = 0; i < mc; i++) {
+            System.arraycopy(A, src + i * lda, a, i * as, kc);
         }
         int padded = (mc + MR - 1) / MR * MR;
         for (int i = mc; i < padded; i++) {
