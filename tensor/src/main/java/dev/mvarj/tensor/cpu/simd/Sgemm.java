@@ -432,7 +432,7 @@ final class Sgemm {
             for (int bound = S.loopBound(K); k < bound; k += L) {
                 acc = FloatVector.fromArray(S, a, a0 + k).fma(FloatVector.fromArray(S, b, b0 + k), acc);
             }
-            s = acc.reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
+            s = SimdMath.sum(acc);
         }
         for (; k < K; k++) {
             s = Math.fma(a[a0 + k * aStep], b[b0 + k], s);
