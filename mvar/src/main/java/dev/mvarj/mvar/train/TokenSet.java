@@ -21,6 +21,16 @@ public record TokenSet(int n, int length, int inputLength, int codeDim, int[] la
         }
     }
 
+    /** The token cache written by the tokenizer ({@code ./mvarj tokenizer cache}), in memory. */
+    public static TokenSet of(dev.mvarj.mvar.vq.TokenCache.Data d) {
+        var p = d.plain();
+        int n = d.size(), L = d.schedule().length(), in = L - d.schedule().tokens(0);
+        var f = d.flipped();
+        return new TokenSet(n, L, in, d.codeDim(), p.labels().toIntArray(), p.indices().toIntArray(),
+                p.teacherForcing().toFloatArray(), f == null ? null : f.indices().toIntArray(),
+                f == null ? null : f.teacherForcing().toFloatArray(), d.classes());
+    }
+
     public boolean hasFlips() {
         return flipIndices != null;
     }

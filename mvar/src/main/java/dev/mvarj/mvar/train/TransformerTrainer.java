@@ -65,6 +65,7 @@ public final class TransformerTrainer {
     private final Schedule schedule;
     private final BatchSampler sampler;
     private final Rng labelRng;
+    private final String tokenizer;
     private int step;
 
     /**
@@ -72,6 +73,12 @@ public final class TransformerTrainer {
      */
     public TransformerTrainer(NextScaleTransformer model, Rng modelRng, TokenSet data, Options o, Path out,
                               PrintStream console) {
+        this(model, modelRng, data, o, out, console, null);
+    }
+
+    /** @param tokenizer the tokenizer checkpoint the tokens came from (recorded for sampling), or null */
+    public TransformerTrainer(NextScaleTransformer model, Rng modelRng, TokenSet data, Options o, Path out,
+                              PrintStream console, String tokenizer) {
         if (data.length() != model.cfg.schedule().length()) {
             throw new IllegalArgumentException("token set has sequences of " + data.length() + " tokens, the model's "
                     + "schedule " + model.cfg.schedule() + " has " + model.cfg.schedule().length());
@@ -88,6 +95,7 @@ public final class TransformerTrainer {
                 o.steps(), 0.005, 0.1, o.weightDecay(), o.weightDecay());
         this.sampler = new BatchSampler(data.n(), o.batch(), true, data.hasFlips(), o.seed());
         this.labelRng = new Rng(o.seed() ^ 0x1abe1L);
+        this.tokenizer = tokenizer;
     }
 
     public ParameterStore store() {
@@ -196,6 +204,9 @@ public final class TransformerTrainer {
         st.put("rng.model.seed", Long.toString(modelRng.seed()));
         st.put("model.config", new Gson().toJson(model.cfg));
         st.put("train.options", new Gson().toJson(o));
+        if (tokenizer != null) {
+            st.put("tokenizer", tokenizer);
+        }
         Checkpoint.save(checkpointFile(), model, optimizer, st);
     }
 
