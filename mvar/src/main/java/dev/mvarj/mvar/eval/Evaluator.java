@@ -18,13 +18,15 @@ import java.util.Map;
  * the Fréchet distance of the pooled features ({@link FrechetDistance}, "FID" with our classifier in Inception's
  * place), class consistency ({@link ClassConsistency}), and k-NN precision and recall ({@link PrecisionRecall}).
  *
- * <p>Sample sizes and cost (2 CPU cores, the default 33k-parameter classifier, D = 64). The real side is prepared
- * once in the constructor: features of {@value #DEFAULT_REAL_SAMPLES} test images (one forward pass each, ≈ 10 s),
- * their mean and covariance (O(N·D²)) and their k-NN radii (N² dot products, ≈ 1-2 s for N = 10k). Each
- * {@link #evaluate} then costs a forward pass per generated image, O(M·D² + D³) for the Fréchet distance and
- * O(M·(N + M)·D) for precision and recall: about 1-2 s for M = 1k. The Fréchet distance is biased upwards for small
- * M, so compare numbers only at the same M ({@value #DEFAULT_GENERATED} by default, 100 per class) and report the
- * floor that real images reach at that M: evaluate M real training images as if they were generated.
+ * <p>Sample sizes and cost, measured on 2 CPU cores with the default classifier (549k parameters, D = 128,
+ * ≈ 3 M multiply-adds per image). The real side is prepared once, in the constructor: features of the
+ * {@value #DEFAULT_REAL_SAMPLES} test images (a forward pass each, ≈ 1,700 images/s), their mean and covariance
+ * (O(N·D²)) and their k-NN radii (N² dot products by GEMM): ≈ 7 s in all. Each {@link #evaluate} then costs a
+ * forward pass per generated image, O(M·D² + D³) for the Fréchet distance and O(M·(N + M)·D) for precision and
+ * recall: ≈ 1 s for M = {@value #DEFAULT_GENERATED}. The Fréchet distance is biased upwards at small M, so compare
+ * numbers only at equal M and read them against the floor that real images reach at that M: evaluating 1,000
+ * Fashion-MNIST training images as if generated gives FD ≈ 7.3, class consistency ≈ 95%, precision ≈ 0.88 and
+ * recall ≈ 0.88 (the classifier example prints this baseline).
  */
 public final class Evaluator {
 
