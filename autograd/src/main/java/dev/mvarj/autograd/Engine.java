@@ -30,7 +30,7 @@ final class Engine {
                 needsGrad |= v != null && v.requiresGrad();
             }
         }
-        return needsGrad ? new Variable(out, true, new Node(op, inputs, backward)) : Variable.constant(out);
+        return needsGrad ? new Variable(out, true, new Node(op, inputs, backward, out.storage())) : Variable.constant(out);
     }
 
     static void backward(Variable root, Tensor gradOutput) {

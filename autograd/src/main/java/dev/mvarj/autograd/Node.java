@@ -21,11 +21,14 @@ public final class Node {
     final String op;
     Variable[] inputs;
     Backward backward;
+    private dev.mvarj.tensor.Storage output;
 
-    Node(String op, Variable[] inputs, Backward backward) {
+    Node(String op, Variable[] inputs, Backward backward, dev.mvarj.tensor.Storage output) {
         this.op = op;
         this.inputs = inputs;
         this.backward = backward;
+        this.output = output;
+        GraphMemory.current().retain(output);
     }
 
     /** The name of the op that made this node ("matmul", "layer_norm", ...). */
@@ -37,6 +40,10 @@ public final class Node {
     void release() {
         inputs = null;
         backward = null;
+        if (output != null) {
+            GraphMemory.current().release(output);
+            output = null;
+        }
     }
 
     boolean released() {

@@ -27,6 +27,9 @@ final class Vision {
         return Integer.getInteger(COLS_BUDGET_PROPERTY, 1 << 22);
     }
 
+    /** Floats of cols one forward GEMM streams per output row (64K = 256 KiB, about an L2 cache). */
+    private static final int COLUMN_BLOCK_FLOATS = 1 << 16;
+
     private static Variable[] in(Variable... v) {
         return v;
     }
@@ -53,6 +56,11 @@ final class Vision {
         /** Samples per im2col buffer. */
         int group() {
             return pointwise() ? B : Math.max(1, Math.min(B, colsBudget() / Math.max(1, K() * P())));
+        }
+
+        /** Output positions per forward GEMM: a multiple of 16 with K × block ≈ {@link #COLUMN_BLOCK_FLOATS}. */
+        int columnBlock() {
+            return Math.min(P(), Math.max(16, COLUMN_BLOCK_FLOATS / Math.max(1, K()) / 16 * 16));
         }
 
         void im2col(Tensor cols, Tensor x, int n) {
@@ -89,13 +97,20 @@ final class Vision {
         Tensor cols = cv.pointwise() ? null : Tensor.zeros(xd.device(), DType.F32, group, K, P);
         for (int b0 = 0; b0 < B; b0 += group) {
             int n = Math.min(group, B - b0);
-            Tensor xb = xd.slice(0, b0, b0 + n), colsB = xb;
+            Tensor xb = xd.slice(0, b0, b0 + n), colsB;
             if (cols != null) {
                 colsB = cols.slice(0, 0, n);
                 cv.im2col(colsB, xb, n);
+            } else {
+                colsB = xb.reshape(n, K, P);
             }
-            be.gemm(false, false, n, Cout, P, K, 1f, wd, K, 0, colsB, P, K * P,
-                    bd == null ? 0f : 1f, out.slice(0, b0, b0 + n), P, Cout * P);
+            // column blocks of cols (K, pb) small enough to stay in cache while every output channel reads them
+            Tensor outB = out.slice(0, b0, b0 + n).reshape(n, Cout, P);
+            for (int p0 = 0; p0 < P; p0 += cv.columnBlock()) {
+                int pb = Math.min(cv.columnBlock(), P - p0);
+                be.gemm(false, false, n, Cout, pb, K, 1f, wd, K, 0, colsB.slice(2, p0, p0 + pb), P, K * P,
+                        bd == null ? 0f : 1f, outB.slice(2, p0, p0 + pb), P, Cout * P);
+            }
         }
         return record("conv2d", out, b == null ? in(x, w) : in(x, w, b),
                 g -> conv2dBackward(cv, g.contiguous(), xd, wd, x.requiresGrad(), w.requiresGrad(),

@@ -103,4 +103,22 @@ class EngineTest {
                 .hasMessageContaining("[2, 3]");
         assertThatThrownBy(y::backward).hasMessageContaining("one-element");
     }
+
+    @Test
+    void graphMemoryCountsActivationsUntilBackwardReleasesThem() {
+        long before = GraphMemory.liveBytes();
+        GraphMemory.resetPeak();
+        Variable x = Variable.leaf(Tensor.ones(100, 100));
+        Variable h = F.exp(x);                       // 40,000 bytes
+        Variable r = F.reshape(h, 10_000);           // a view: the same storage, counted once
+        Variable loss = F.sum(F.mul(r, r));          // 40,000 + 4 bytes
+        assertThat(GraphMemory.liveBytes() - before).isEqualTo(40_000 + 40_000 + 4);
+        loss.backward();
+        assertThat(GraphMemory.liveBytes()).isEqualTo(before);
+        assertThat(GraphMemory.peakBytes() - before).isEqualTo(80_004);
+        try (var g = GradMode.off()) {
+            F.exp(x);
+        }
+        assertThat(GraphMemory.liveBytes()).isEqualTo(before);
+    }
 }

@@ -150,6 +150,19 @@ public final class NextScaleTransformer extends Module {
         return head.forward(headNorm.forward(h, cond));
     }
 
+    /**
+     * VAR's loss for the logits of scales [from, to) (B, n, V): Σ over the group's tokens of CE / (B·L), with L the
+     * whole sequence length (§2.8, §3(c): every token weighs 1/L whatever group it is trained in).
+     *
+     * @param targets the whole sequence's indices (B, L) I32
+     */
+    public Variable loss(Variable logits, Tensor targets, int from, int to, float labelSmoothing) {
+        ScaleSchedule sch = cfg.schedule();
+        int B = logits.size(0), n = logits.size(1), L = sch.length();
+        Tensor t = targets.slice(1, sch.begin(from), sch.begin(to)).contiguous().reshape(B * n);
+        return F.crossEntropy(F.reshape(logits, B * n, cfg.vocab()), t, Tensor.full(1f / (B * L), B * n), labelSmoothing);
+    }
+
     /** The per-position level indices (for metrics). */
     public int level(int p) {
         return levelOf[p];

@@ -129,7 +129,7 @@ final class ReferenceVision {
             }
         }
         if (Wt != null) {
-            float[] DW = f(dw), DB = f(db);
+            float[] DW = f(dw), DB = db == null ? null : f(db);
             for (int c = 0; c < C; c++) {
                 DW[dw.offset() + c] = (float) dwAcc[c];
                 if (db != null) {

@@ -14,7 +14,7 @@ public final class Rng {
 
     private static final int GRAIN = 1 << 14;
 
-    private final long seed;
+    private long seed;
     private long offset;
 
     public Rng(long seed) {
@@ -33,6 +33,12 @@ public final class Rng {
     /** Philox blocks consumed so far. */
     public long offset() {
         return offset;
+    }
+
+    /** Continues the stream (seed, offset) of another generator (resuming from a checkpoint). */
+    public void restore(long seed, long offset) {
+        this.seed = seed;
+        seek(offset);
     }
 
     /** Moves the stream to {@code offset} (resuming from a checkpoint). */

@@ -60,7 +60,7 @@ final class SimdAttention {
     private static void scores(float[] x, int xo, float[] kt, int ld, int j0, int n, int d, float[] s) {
         int t = 0;
         for (int bound = S.loopBound(n); t < bound; t += L) {
-            FloatVector acc = SimdBackend.ZERO;
+            FloatVector acc = FloatVector.zero(S);   // not the shared ZERO constant: a boxed phi would allocate
             for (int c = 0; c < d; c++) {
                 acc = FloatVector.fromArray(S, kt, c * ld + j0 + t).fma(FloatVector.broadcast(S, x[xo + c]), acc);
             }
@@ -72,6 +72,18 @@ final class SimdAttention {
                 acc = Math.fma(kt[c * ld + j0 + t], x[xo + c], acc);
             }
             s[t] = acc;
+        }
+    }
+
+    /** out[o + c] = a · x[xo + c] for c < n (a plain multiply; the generic binary-op switch boxes here). */
+    private static void scaleRun(float[] x, int xo, float a, float[] out, int o, int n) {
+        FloatVector av = FloatVector.broadcast(S, a);
+        int c = 0;
+        for (int bound = S.loopBound(n); c < bound; c += L) {
+            FloatVector.fromArray(S, x, xo + c).mul(av).intoArray(out, o + c);
+        }
+        for (; c < n; c++) {
+            out[o + c] = a * x[xo + c];
         }
     }
 
@@ -132,7 +144,7 @@ final class SimdAttention {
                 int qo = q.offset() + bh * Lq * d, vo = v.offset() + bh * Lk * d;
                 transpose(K, k.offset() + bh * Lk * d, Lk, d, kt);
                 for (int i = 0; i < Lq; i++) {
-                    SimdBackend.binaryScalarRun(BinaryOp.MUL, Q, qo + i * d, scale, false, qs, 0, d);
+                    scaleRun(Q, qo + i * d, scale, qs, 0, d);
                     Arrays.fill(acc, 0, d, 0f);
                     float m = Float.NEGATIVE_INFINITY, l = 0f;
                     int end = rangeEnd(mask, i, Lk);
@@ -149,7 +161,7 @@ final class SimdAttention {
                         float corr = (float) Math.exp(m - mNew);                         // 0 when m = −inf
                         l = l * corr + SimdBackend.expShiftedRun(s, 0, mNew, s, 0, n);   // s := exp(s − m)
                         if (corr != 1f) {
-                            SimdBackend.binaryScalarRun(BinaryOp.MUL, acc, 0, corr, false, acc, 0, d);
+                            scaleRun(acc, 0, corr, acc, 0, d);
                         }
                         for (int t = 0; t < n; t++) {
                             if (s[t] != 0f) {
@@ -163,7 +175,7 @@ final class SimdAttention {
                         Arrays.fill(O, oo, oo + d, 0f);                                  // fully masked row
                         LS[lse.offset() + bh * Lq + i] = Float.NEGATIVE_INFINITY;
                     } else {
-                        SimdBackend.binaryScalarRun(BinaryOp.MUL, acc, 0, 1f / l, false, O, oo, d);
+                        scaleRun(acc, 0, 1f / l, O, oo, d);
                         LS[lse.offset() + bh * Lq + i] = m + (float) Math.log(l);
                     }
                 }
@@ -191,7 +203,7 @@ final class SimdAttention {
                 int dko = dk.offset() + bh * Lk * d, dvo = dv.offset() + bh * Lk * d, lo = lse.offset() + bh * Lq;
                 transpose(K, ko, Lk, d, kt);
                 transpose(V, vo, Lk, d, vt);
-                SimdBackend.binaryScalarRun(BinaryOp.MUL, Q, qo, scale, false, qs, 0, Lq * d);
+                scaleRun(Q, qo, scale, qs, 0, Lq * d);
                 for (int i = 0; i < Lq; i++) {
                     D[i] = SimdRows.dot(DO, doo + i * d, O, out.offset() + bh * Lq * d + i * d, d); // D_i = dout_i·out_i
                 }
@@ -255,7 +267,7 @@ final class SimdAttention {
                     for (int t = 0; t < KK; t++) {
                         axpy(s[t], V, vo + table[n * KK + t] * d, O, oo, d);          // out += p · v_j
                     }
-                    SimdBackend.binaryScalarRun(BinaryOp.MUL, O, oo, 1f / l, false, O, oo, d);
+                    scaleRun(O, oo, 1f / l, O, oo, d);
                     LS[lse.offset() + bh * N + n] = m + (float) Math.log(l);
                 }
             }

@@ -105,7 +105,8 @@ public final class SimdBackend extends ReferenceBackend {
     /** out[o + k] = op(x[xo + k]) for k < n: the vector body, with the scalar definition on the tail. */
     static void unaryRun(UnaryOp op, float[] x, int xo, float[] out, int o, int n) {
         int k = 0;
-        for (int bound = S.loopBound(n); k < bound; k += L) {
+        // LOG has no reproducible vector form here (see SimdMath): it runs the scalar definition
+        for (int bound = op == UnaryOp.LOG ? 0 : S.loopBound(n); k < bound; k += L) {
             unaryVector(op, FloatVector.fromArray(S, x, xo + k)).intoArray(out, o + k);
         }
         for (; k < n; k++) {
@@ -119,16 +120,16 @@ public final class SimdBackend extends ReferenceBackend {
             case ABS -> v.abs();
             case SQUARE -> v.mul(v);
             case RECIPROCAL -> FloatVector.broadcast(S, 1f).div(v);
-            case EXP -> v.lanewise(VectorOperators.EXP);
-            case LOG -> v.lanewise(VectorOperators.LOG);
+            case EXP -> SimdMath.exp(v);
+            case LOG -> throw new AssertionError("LOG runs the scalar definition");
             case SQRT -> v.sqrt();
-            case TANH -> v.lanewise(VectorOperators.TANH);
-            case SIGMOID -> FloatVector.broadcast(S, 1f).div(v.neg().lanewise(VectorOperators.EXP).add(1f));
+            case TANH -> SimdMath.tanh(v);
+            case SIGMOID -> FloatVector.broadcast(S, 1f).div(SimdMath.exp(v.neg()).add(1f));
             case RELU -> v.max(0f);
-            case SILU -> v.div(v.neg().lanewise(VectorOperators.EXP).add(1f));
+            case SILU -> v.div(SimdMath.exp(v.neg()).add(1f));
             case GELU_TANH -> {
                 FloatVector u = v.mul(v).mul(v).mul(0.044715f).add(v).mul((float) UnaryOp.GELU_C);
-                yield u.lanewise(VectorOperators.TANH).add(1f).mul(v).mul(0.5f);
+                yield SimdMath.tanh(u).add(1f).mul(v).mul(0.5f);
             }
         };
     }
@@ -151,7 +152,7 @@ public final class SimdBackend extends ReferenceBackend {
             case SUB -> a.sub(b);
             case MUL -> a.mul(b);
             case DIV -> a.div(b);
-            case POW -> a.lanewise(VectorOperators.POW, b);
+            case POW -> throw new AssertionError("POW runs the scalar definition");
             case MAX -> a.max(b);
             case MIN -> a.min(b);
             case GT -> ZERO.blend(ONE, a.compare(VectorOperators.GT, b));
@@ -160,14 +161,13 @@ public final class SimdBackend extends ReferenceBackend {
             case GELU_TANH_GRAD -> {
                 // a = x, b = dy: dy · (0.5 (1 + t) + 0.5 x (1 − t²) · c (1 + 3 · 0.044715 x²)), t = tanh(c (x + 0.044715 x³))
                 FloatVector x2 = a.mul(a);
-                FloatVector t = x2.mul(0.044715f).add(1f).mul(a).mul((float) UnaryOp.GELU_C)
-                        .lanewise(VectorOperators.TANH);
+                FloatVector t = SimdMath.tanh(x2.mul(0.044715f).add(1f).mul(a).mul((float) UnaryOp.GELU_C));
                 FloatVector du = x2.mul(3 * 0.044715f).add(1f).mul((float) UnaryOp.GELU_C);
                 FloatVector d = t.add(1f).mul(0.5f).add(a.mul(0.5f).mul(t.mul(t).neg().add(1f)).mul(du));
                 yield d.mul(b);
             }
             case SILU_GRAD -> {
-                FloatVector sg = ONE.div(a.neg().lanewise(VectorOperators.EXP).add(1f));
+                FloatVector sg = ONE.div(SimdMath.exp(a.neg()).add(1f));
                 yield b.mul(sg).mul(a.mul(sg.neg().add(1f)).add(1f));
             }
         };
@@ -176,7 +176,8 @@ public final class SimdBackend extends ReferenceBackend {
     /** out[o + k] = op(a[ao + k], b[bo + k]) for k < n. */
     static void binaryRun(BinaryOp op, float[] a, int ao, float[] b, int bo, float[] out, int o, int n) {
         int k = 0;
-        for (int bound = S.loopBound(n); k < bound; k += L) {
+        // POW has no reproducible vector form here (see SimdMath): it runs the scalar definition
+        for (int bound = op == BinaryOp.POW ? 0 : S.loopBound(n); k < bound; k += L) {
             binaryVector(op, FloatVector.fromArray(S, a, ao + k), FloatVector.fromArray(S, b, bo + k))
                     .intoArray(out, o + k);
         }
@@ -190,7 +191,7 @@ public final class SimdBackend extends ReferenceBackend {
                                 float[] out, int o, int n) {
         FloatVector sv = FloatVector.broadcast(S, s);
         int k = 0;
-        for (int bound = S.loopBound(n); k < bound; k += L) {
+        for (int bound = op == BinaryOp.POW ? 0 : S.loopBound(n); k < bound; k += L) {
             FloatVector av = FloatVector.fromArray(S, a, ao + k);
             (scalarFirst ? binaryVector(op, sv, av) : binaryVector(op, av, sv)).intoArray(out, o + k);
         }
@@ -327,7 +328,7 @@ public final class SimdBackend extends ReferenceBackend {
         for (int bound = S.loopBound(n); k < bound; k += L) {
             acc = acc.add(FloatVector.fromArray(S, x, from + k));
         }
-        float s = acc.reduceLanes(VectorOperators.ADD);
+        float s = SimdMath.sum(acc);
         for (; k < n; k++) {
             s += x[from + k];
         }
@@ -445,11 +446,11 @@ public final class SimdBackend extends ReferenceBackend {
         FloatVector acc = FloatVector.zero(S);
         int k = 0;
         for (int bound = S.loopBound(n); k < bound; k += L) {
-            FloatVector e = FloatVector.fromArray(S, x, xo + k).sub(shift).lanewise(VectorOperators.EXP);
+            FloatVector e = SimdMath.exp(FloatVector.fromArray(S, x, xo + k).sub(shift));
             e.intoArray(out, o + k);
             acc = acc.add(e);
         }
-        float sum = acc.reduceLanes(VectorOperators.ADD);
+        float sum = SimdMath.sum(acc);
         for (; k < n; k++) {
             float e = (float) Math.exp(x[xo + k] - shift);
             out[o + k] = e;

@@ -28,7 +28,7 @@ final class SimdRows {
         for (int bound = S.loopBound(n); k < bound; k += L) {
             acc = FloatVector.fromArray(S, a, ao + k).fma(FloatVector.fromArray(S, b, bo + k), acc);
         }
-        float s = acc.reduceLanes(VectorOperators.ADD);
+        float s = SimdMath.sum(acc);
         for (; k < n; k++) {
             s += a[ao + k] * b[bo + k];
         }
@@ -45,7 +45,7 @@ final class SimdRows {
                     float sum = SimdBackend.sumRun(dy, c, n);
                     int k = 0;
                     for (int bound = S.loopBound(n); k < bound; k += L) {
-                        FloatVector e = FloatVector.fromArray(S, y, b + k).lanewise(VectorOperators.EXP);
+                        FloatVector e = SimdMath.exp(FloatVector.fromArray(S, y, b + k));
                         FloatVector.fromArray(S, dy, c + k).sub(e.mul(sum)).intoArray(dx, a + k);
                     }
                     for (; k < n; k++) {
@@ -82,7 +82,7 @@ final class SimdRows {
                     FloatVector d = FloatVector.fromArray(S, X, xr + k).sub(mu);
                     acc = d.fma(d, acc);
                 }
-                float var = acc.reduceLanes(VectorOperators.ADD);
+                float var = SimdMath.sum(acc);
                 for (; k < C; k++) {
                     float d = X[xr + k] - mu;
                     var += d * d;
@@ -182,9 +182,9 @@ final class SimdRows {
                 FloatVector acc = FloatVector.zero(S);
                 int k = 0;
                 for (int bound = S.loopBound(V); k < bound; k += L) {
-                    acc = acc.add(FloatVector.fromArray(S, Z, zo + k).sub(max).lanewise(VectorOperators.EXP));
+                    acc = acc.add(SimdMath.exp(FloatVector.fromArray(S, Z, zo + k).sub(max)));
                 }
-                float sum = acc.reduceLanes(VectorOperators.ADD);
+                float sum = SimdMath.sum(acc);
                 for (; k < V; k++) {
                     sum += (float) Math.exp(Z[zo + k] - max);
                 }
@@ -215,7 +215,7 @@ final class SimdRows {
                 float l = LS[lse.offset() + r], eps = smoothing / V;
                 int k = 0;
                 for (int bound = S.loopBound(V); k < bound; k += L) {
-                    FloatVector.fromArray(S, Z, zo + k).sub(l).lanewise(VectorOperators.EXP).sub(eps).mul(scale)
+                    SimdMath.exp(FloatVector.fromArray(S, Z, zo + k).sub(l)).sub(eps).mul(scale)
                             .intoArray(DZ, dzo + k);
                 }
                 for (; k < V; k++) {

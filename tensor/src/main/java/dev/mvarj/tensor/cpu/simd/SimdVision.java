@@ -129,7 +129,7 @@ final class SimdVision {
                     FloatVector d = FloatVector.fromArray(S, X, xo + base + k).sub(mu);
                     acc = d.fma(d, acc);
                 }
-                float var = acc.reduceLanes(VectorOperators.ADD);
+                float var = SimdMath.sum(acc);
                 for (; k < n; k++) {
                     float d = X[xo + base + k] - mu;
                     var += d * d;
@@ -178,7 +178,7 @@ final class SimdVision {
                         s1 = s1.add(d);
                         s2 = d.fma(FloatVector.fromArray(S, X, xo + o + h).sub(mu), s2);
                     }
-                    float sd = s1.reduceLanes(VectorOperators.ADD), sdx = s2.reduceLanes(VectorOperators.ADD);
+                    float sd = SimdMath.sum(s1), sdx = SimdMath.sum(s2);
                     for (; h < HW; h++) {
                         float d = DO[doo + o + h];
                         sd += d;

@@ -1,0 +1,271 @@
+package dev.mvarj.mvar.train;
+
+import com.google.gson.Gson;
+import dev.mvarj.autograd.F;
+import dev.mvarj.autograd.GradMode;
+import dev.mvarj.autograd.GraphMemory;
+import dev.mvarj.autograd.Variable;
+import dev.mvarj.mvar.data.BatchSampler;
+import dev.mvarj.mvar.model.AttentionPattern;
+import dev.mvarj.mvar.model.NextScaleTransformer;
+import dev.mvarj.mvar.model.ScaleSchedule;
+import dev.mvarj.nn.AdamW;
+import dev.mvarj.nn.Checkpoint;
+import dev.mvarj.nn.ParameterStore;
+import dev.mvarj.nn.Schedule;
+import dev.mvarj.tensor.Device;
+import dev.mvarj.tensor.Tensor;
+import dev.mvarj.tensor.random.Rng;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Trains VAR or MVAR on a {@link TokenSet} (spec §3(c), §4.2, §6.2).
+ *
+ * <ul>
+ *   <li>VAR: every step runs the whole sequence with the block-causal mask.</li>
+ *   <li>MVAR, {@link MvarMode#CYCLE} (faithful): step t trains one group, c = t mod (ratio_k + S − R): the coarse
+ *       scales [0, R) for c < ratio_k, else the single scale R + c − ratio_k with neighbourhood attention.</li>
+ *   <li>MVAR, {@link MvarMode#ALL}: every step trains every group (the coarse sequence and each fine scale) and
+ *       sums their losses.</li>
+ * </ul>
+ * Every token weighs 1/(B·L) in any group. Class dropout, AdamW (0.9, 0.95) with the no-decay list, warm-up from
+ * 0.005·lr then lin0 to 0.1·lr, clipping at 2. Checkpoints hold everything needed to resume bit-exactly.
+ */
+public final class TransformerTrainer {
+
+    public enum MvarMode { CYCLE, ALL }
+
+    /** The run's settings; {@link #checkpointEvery} 0 = only at the end. */
+    public record Options(AttentionPattern pattern, MvarMode mode, int ratioK, int steps, int batch, double lr,
+                          double warmupFraction, double weightDecay, float clip, float labelSmoothing, long seed,
+                          int checkpointEvery, int logEvery) {
+    }
+
+    /** What a finished run reports. */
+    public record Summary(int steps, double finalLoss, double secondsPerStep, long peakGraphBytes,
+                          Map<String, Long> peakGraphBytesByGroup, double[] scaleCe, double[] scaleAcc) {
+    }
+
+    private final NextScaleTransformer model;
+    private final Rng modelRng;
+    private final TokenSet data;
+    private final Options o;
+    private final Path out;
+    private final PrintStream console;
+    private final ParameterStore store;
+    private final AdamW optimizer;
+    private final Schedule schedule;
+    private final BatchSampler sampler;
+    private final Rng labelRng;
+    private final String tokenizer;
+    private int step;
+
+    /**
+     * @param modelRng the generator the model was built with (its drop path draws from it; checkpointed)
+     */
+    public TransformerTrainer(NextScaleTransformer model, Rng modelRng, TokenSet data, Options o, Path out,
+                              PrintStream console) {
+        this(model, modelRng, data, o, out, console, null);
+    }
+
+    /** @param tokenizer the tokenizer checkpoint the tokens came from (recorded for sampling), or null */
+    public TransformerTrainer(NextScaleTransformer model, Rng modelRng, TokenSet data, Options o, Path out,
+                              PrintStream console, String tokenizer) {
+        if (data.length() != model.cfg.schedule().length()) {
+            throw new IllegalArgumentException("token set has sequences of " + data.length() + " tokens, the model's "
+                    + "schedule " + model.cfg.schedule() + " has " + model.cfg.schedule().length());
+        }
+        this.model = model;
+        this.modelRng = modelRng;
+        this.data = data;
+        this.o = o;
+        this.out = out;
+        this.console = console;
+        this.store = new ParameterStore(model, ParameterStore.varNoDecay(model), Device.CPU);
+        this.optimizer = AdamW.var(store);
+        this.schedule = new Schedule(Schedule.Kind.LIN0, o.lr(), (int) Math.round(o.warmupFraction() * o.steps()),
+                o.steps(), 0.005, 0.1, o.weightDecay(), o.weightDecay());
+        this.sampler = new BatchSampler(data.n(), o.batch(), true, data.hasFlips(), o.seed());
+        this.labelRng = new Rng(o.seed() ^ 0x1abe1L);
+        this.tokenizer = tokenizer;
+    }
+
+    public ParameterStore store() {
+        return store;
+    }
+
+    private Path checkpointFile() {
+        return out.resolve("checkpoint.safetensors");
+    }
+
+    /** The scale groups one step trains, as [from, to) pairs. */
+    List<int[]> groups(int t) {
+        int S = model.cfg.schedule().count(), R = model.cfg.refineStep();
+        List<int[]> g = new ArrayList<>();
+        if (o.pattern() == AttentionPattern.VAR) {
+            g.add(new int[]{0, S});
+        } else if (o.mode() == MvarMode.ALL || R == 0 || R == S) {
+            g.addAll(allGroups());
+        } else {
+            int cycle = o.ratioK() + (S - R), c = t % cycle;
+            g.add(c < o.ratioK() ? new int[]{0, R} : new int[]{R + c - o.ratioK(), R + c - o.ratioK() + 1});
+        }
+        return g;
+    }
+
+    /** Trains to {@code o.steps()}, resuming from the checkpoint in {@code out} when {@code resume} and it exists. */
+    public Summary train(boolean resume) throws IOException {
+        return train(resume, o.steps());
+    }
+
+    /**
+     * Trains until step {@code stopAt} (≤ the run's total; the schedule still spans the whole run), then writes a
+     * checkpoint: what a run killed at that moment leaves behind.
+     */
+    public Summary train(boolean resume, int stopAt) throws IOException {
+        Files.createDirectories(out);
+        if (resume && Files.exists(checkpointFile())) {
+            Map<String, String> st = Checkpoint.load(checkpointFile(), model, optimizer);
+            step = Integer.parseInt(st.get("step"));
+            sampler.seek(Long.parseLong(st.get("data.position")));
+            labelRng.seek(Long.parseLong(st.get("rng.labels")));
+            modelRng.restore(Long.parseLong(st.get("rng.model.seed")), Long.parseLong(st.get("rng.model")));
+            console.println("resumed from " + checkpointFile() + " at step " + step);
+        }
+        model.train();
+        Progress progress = new Progress(o.pattern().name().toLowerCase(), o.steps(), o.logEvery(), console);
+        Map<String, Long> peaks = new HashMap<>();
+        long peakAll = 0;
+        double lastLoss = Double.NaN;
+        long start = System.nanoTime();
+        int first = step;
+        try (MetricsLog log = new MetricsLog(out.resolve("metrics.jsonl"), step == 0)) {
+            while (step < Math.min(stopAt, o.steps())) {
+                BatchSampler.Draw d = sampler.next();
+                TokenSet.Batch b = data.batch(d.rows(), d.flip());
+                Tensor labels = model.dropLabels(b.labels(), labelRng);
+                store.zeroGrad();
+                GraphMemory.resetPeak();
+                Variable loss = null;
+                List<int[]> groups = groups(step);
+                for (int[] g : groups) {
+                    Variable logits = model.forward(labels, b.inputs(), g[0], g[1], o.pattern());
+                    Variable l = model.loss(logits, b.targets(), g[0], g[1], o.labelSmoothing());
+                    loss = loss == null ? l : F.add(loss, l);
+                }
+                long graphPeak = GraphMemory.peakBytes();
+                loss.backward();
+                float lr = (float) schedule.lr(step), wd = (float) schedule.weightDecay(step);
+                double gnorm = optimizer.step(lr, wd, o.clip());
+                step++;
+                lastLoss = loss.data().item();
+                String key = groupName(groups);
+                peaks.merge(key, graphPeak, Math::max);
+                peakAll = Math.max(peakAll, graphPeak);
+                progress.update(step, o.batch(), "loss", lastLoss, "group", key, "lr", (double) lr);
+                log.log("step", step, "loss", lastLoss, "group", key, "lr", lr, "grad_norm", gnorm,
+                        "graph_bytes", graphPeak);
+                if (o.checkpointEvery() > 0 && step % o.checkpointEvery() == 0 && step < o.steps()) {
+                    saveCheckpoint();
+                }
+            }
+            saveCheckpoint();
+            Charts.lineChart(out.resolve("loss.png"), o.pattern() + " training loss", "step", "loss (sum CE / L)",
+                    List.of(new Charts.Series("loss", log.series("loss"))));
+        }
+        double[][] perScale = evaluate(Math.min(256, data.n()));
+        int done = step - first;
+        return new Summary(step, lastLoss, done == 0 ? 0 : (System.nanoTime() - start) / 1e9 / done, peakAll, peaks,
+                perScale[0], perScale[1]);
+    }
+
+    private static String groupName(List<int[]> groups) {
+        if (groups.size() > 1) {
+            return "all";
+        }
+        int[] g = groups.get(0);
+        return g[1] - g[0] == 1 ? "s" + g[0] : "s" + g[0] + "-" + (g[1] - 1);
+    }
+
+    private void saveCheckpoint() throws IOException {
+        Map<String, String> st = new HashMap<>();
+        st.put("step", Integer.toString(step));
+        st.put("data.position", Long.toString(sampler.position()));
+        st.put("rng.labels", Long.toString(labelRng.offset()));
+        st.put("rng.model", Long.toString(modelRng.offset()));
+        st.put("rng.model.seed", Long.toString(modelRng.seed()));
+        st.put("model.config", new Gson().toJson(model.cfg));
+        st.put("train.options", new Gson().toJson(o));
+        if (tokenizer != null) {
+            st.put("tokenizer", tokenizer);
+        }
+        Checkpoint.save(checkpointFile(), model, optimizer, st);
+    }
+
+    /**
+     * Per-scale cross-entropy and accuracy (teacher forcing, no class dropout) on the first {@code n} rows,
+     * running each pattern's groups; returns {ce[S], acc[S]}.
+     */
+    public double[][] evaluate(int n) {
+        ScaleSchedule sch = model.cfg.schedule();
+        int S = sch.count(), V = model.cfg.vocab();
+        double[] ce = new double[S], acc = new double[S];
+        int[] rows = new int[n];
+        for (int i = 0; i < n; i++) {
+            rows[i] = i;
+        }
+        model.eval();
+        try (var g = GradMode.off()) {
+            TokenSet.Batch b = data.batch(rows, null);
+            int[] targets = b.targets().toIntArray();
+            List<int[]> groups = o.pattern() == AttentionPattern.VAR ? List.of(new int[]{0, S}) : allGroups();
+            for (int[] grp : groups) {
+                float[] lg = model.forward(b.labels(), b.inputs(), grp[0], grp[1], o.pattern()).data().toFloatArray();
+                int len = sch.tokens(grp[0], grp[1]);
+                for (int i = 0; i < n; i++) {
+                    for (int p = 0; p < len; p++) {
+                        int pos = sch.begin(grp[0]) + p, s = sch.level(pos), t = targets[i * sch.length() + pos];
+                        int base = (i * len + p) * V;
+                        double max = Double.NEGATIVE_INFINITY, sum = 0;
+                        int arg = 0;
+                        for (int v = 0; v < V; v++) {
+                            if (lg[base + v] > max) {
+                                max = lg[base + v];
+                                arg = v;
+                            }
+                        }
+                        for (int v = 0; v < V; v++) {
+                            sum += Math.exp(lg[base + v] - max);
+                        }
+                        ce[s] += (max + Math.log(sum) - lg[base + t]) / ((double) n * sch.tokens(s));
+                        acc[s] += (arg == t ? 1.0 : 0.0) / ((double) n * sch.tokens(s));
+                    }
+                }
+            }
+        } finally {
+            model.train();
+        }
+        return new double[][]{ce, acc};
+    }
+
+    /** MVAR's groups: the coarse scales [0, R) together, then each scale from R on alone. */
+    private List<int[]> allGroups() {
+        int S = model.cfg.schedule().count(), R = model.cfg.refineStep();
+        List<int[]> g = new ArrayList<>();
+        if (R > 0) {
+            g.add(new int[]{0, R});
+        }
+        for (int s = R; s < S; s++) {
+            g.add(new int[]{s, s + 1});
+        }
+        return g;
+    }
+}
