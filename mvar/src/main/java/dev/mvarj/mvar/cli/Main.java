@@ -6,7 +6,8 @@ import picocli.CommandLine.Command;
 /** The {@code mvarj} command line; {@code ./mvarj} at the repository root starts it. */
 @Command(name = "mvarj", mixinStandardHelpOptions = true, version = "mvarj 0.1.0",
         description = "MVAR (Markovian Visual AutoRegressive modeling) from scratch on the JVM.",
-        subcommands = {InfoCommand.class, TokenizerCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {InfoCommand.class, DemoCommand.class, TrainCommand.class, SampleCommand.class, EvalCommand.class,
+                TokenizerCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
     @CommandLine.Spec

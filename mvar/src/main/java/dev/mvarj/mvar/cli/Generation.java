@@ -1,0 +1,67 @@
+package dev.mvarj.mvar.cli;
+
+import dev.mvarj.mvar.model.AttentionPattern;
+import dev.mvarj.mvar.model.NextScaleTransformer;
+import dev.mvarj.mvar.model.Sampler;
+import dev.mvarj.mvar.train.Charts;
+import dev.mvarj.mvar.vq.VqVae;
+import dev.mvarj.tensor.Tensor;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+
+/**
+ * Class-wise sampling to images: the loop shared by {@code sample}, {@code eval} and {@code demo}. Samples are
+ * generated class by class in batches, decoded by the tokenizer, and kept together with their efficiency figures.
+ */
+final class Generation {
+
+    /** Generated images (N, C, H, W) in [−1, 1], their requested labels, and the sampler's figures. */
+    record Samples(Tensor images, int[] labels, long kvCacheBytes, long peakLiveBytes, double seconds, int batch) {
+    }
+
+    private Generation() {
+    }
+
+    static Samples generate(NextScaleTransformer model, VqVae vae, AttentionPattern pattern, int perClass, int batch,
+                            Sampler.Settings st) {
+        int classes = model.cfg.classes(), n = classes * perClass;
+        int[] labels = new int[n];
+        for (int i = 0; i < n; i++) {
+            labels[i] = i / perClass;
+        }
+        int per = vae.config.imageChannels() * vae.config.imageSize() * vae.config.imageSize();
+        float[] pixels = new float[n * per];
+        long kv = 0, peak = 0;
+        double seconds = 0;
+        for (int start = 0; start < n; start += batch) {
+            int[] chunk = java.util.Arrays.copyOfRange(labels, start, Math.min(n, start + batch));
+            Sampler.Result r = Sampler.sample(model, vae.quantize, pattern, chunk,
+                    new Sampler.Settings(st.cfg(), st.topK(), st.topP(), st.seed() + start));
+            float[] img = vae.decodeFhat(r.fhat()).toFloatArray();
+            System.arraycopy(img, 0, pixels, start * per, img.length);
+            kv = Math.max(kv, r.kvCacheBytes());
+            peak = Math.max(peak, r.peakLiveBytes());
+            seconds += r.seconds();
+        }
+        int c = vae.config.imageChannels(), s = vae.config.imageSize();
+        return new Samples(Tensor.of(pixels, n, c, s, s), labels, kv, peak, seconds, batch);
+    }
+
+    /** A grid with one row per class, and every sample as its own PNG under {@code dir/<class>/} when dir is given. */
+    static void write(Samples smp, int perClass, Path grid, Path dir) throws IOException {
+        int n = smp.labels().length, c = smp.images().size(1), s = smp.images().size(2);
+        float[] px = smp.images().toFloatArray();
+        Charts.imageGrid(grid, px, n, c, s, s, perClass, 3);
+        if (dir != null) {
+            int per = c * s * s;
+            for (int i = 0; i < n; i++) {
+                Path file = dir.resolve(Integer.toString(smp.labels()[i])).resolve(String.format(Locale.ROOT, "%05d.png", i));
+                Files.createDirectories(file.getParent());
+                Charts.imageGrid(file, java.util.Arrays.copyOfRange(px, i * per, (i + 1) * per), 1, c, s, s, 1, 1);
+            }
+        }
+    }
+}
