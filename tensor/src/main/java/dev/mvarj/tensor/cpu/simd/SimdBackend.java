@@ -71,6 +71,26 @@ public final class SimdBackend extends ReferenceBackend {
             }
             return;
         }
+        int rank = dst.rank(), inner = rank == 0 ? 1 : dst.size(-1);
+        if (rank > 1 && inner >= 8 && src.stride(-1) == 1 && dst.stride(-1) == 1) {
+            // rows along the last axis are contiguous on both sides (e.g. splitting heads): copy row by row;
+            // the offsets of the row starts are those of the view without the last axis
+            Tensor srcRows = src.select(-1, 0), dstRows = dst.select(-1, 0);
+            int rows = srcRows.numel();
+            pool.parallelFor(rows, rowGrain(inner), (r0, r1) -> {
+                int[] offS = new int[r1 - r0], offD = new int[r1 - r0];
+                Host.offsets(srcRows, r0, r1 - r0, offS);
+                Host.offsets(dstRows, r0, r1 - r0, offD);
+                for (int r = 0; r < offS.length; r++) {
+                    if (dst.dtype() == DType.F32) {
+                        System.arraycopy(f(src), offS[r], f(dst), offD[r], inner);
+                    } else {
+                        System.arraycopy(i(src), offS[r], i(dst), offD[r], inner);
+                    }
+                }
+            });
+            return;
+        }
         pool.parallelFor(dst.numel(), ELEMENT_GRAIN, (start, end) -> {
             int[] offS = new int[end - start], offD = new int[end - start];
             Host.offsets(src, start, end - start, offS);
@@ -102,36 +122,82 @@ public final class SimdBackend extends ReferenceBackend {
 
     // ---------------------------------------------------------------------------------------------------- element-wise
 
-    /** out[o + k] = op(x[xo + k]) for k < n: the vector body, with the scalar definition on the tail. */
+    /**
+     * out[o + k] = op(x[xo + k]) for k < n: the vector body, with the scalar definition on the tail.
+     *
+     * <p>The switch stands outside the loops on purpose: C2 only keeps vectors in registers when each loop body is
+     * small and monomorphic; a switch over the op inside the loop falls back to the Vector API's lane-by-lane Java
+     * implementation (measured 10-50x slower).
+     */
     static void unaryRun(UnaryOp op, float[] x, int xo, float[] out, int o, int n) {
-        int k = 0;
-        // LOG has no reproducible vector form here (see SimdMath): it runs the scalar definition
-        for (int bound = op == UnaryOp.LOG ? 0 : S.loopBound(n); k < bound; k += L) {
-            unaryVector(op, FloatVector.fromArray(S, x, xo + k)).intoArray(out, o + k);
+        int k = 0, bound = S.loopBound(n);
+        switch (op) {
+            case NEG -> {
+                for (; k < bound; k += L) {
+                    FloatVector.fromArray(S, x, xo + k).neg().intoArray(out, o + k);
+                }
+            }
+            case ABS -> {
+                for (; k < bound; k += L) {
+                    FloatVector.fromArray(S, x, xo + k).abs().intoArray(out, o + k);
+                }
+            }
+            case SQUARE -> {
+                for (; k < bound; k += L) {
+                    FloatVector v = FloatVector.fromArray(S, x, xo + k);
+                    v.mul(v).intoArray(out, o + k);
+                }
+            }
+            case RECIPROCAL -> {
+                for (; k < bound; k += L) {
+                    ONE.div(FloatVector.fromArray(S, x, xo + k)).intoArray(out, o + k);
+                }
+            }
+            case SQRT -> {
+                for (; k < bound; k += L) {
+                    FloatVector.fromArray(S, x, xo + k).sqrt().intoArray(out, o + k);
+                }
+            }
+            case RELU -> {
+                for (; k < bound; k += L) {
+                    FloatVector.fromArray(S, x, xo + k).max(0f).intoArray(out, o + k);
+                }
+            }
+            case EXP -> {
+                for (; k < bound; k += L) {
+                    SimdMath.exp(FloatVector.fromArray(S, x, xo + k)).intoArray(out, o + k);
+                }
+            }
+            case TANH -> {
+                for (; k < bound; k += L) {
+                    SimdMath.tanh(FloatVector.fromArray(S, x, xo + k)).intoArray(out, o + k);
+                }
+            }
+            case SIGMOID -> {
+                for (; k < bound; k += L) {
+                    ONE.div(SimdMath.exp(FloatVector.fromArray(S, x, xo + k).neg()).add(1f)).intoArray(out, o + k);
+                }
+            }
+            case SILU -> {
+                for (; k < bound; k += L) {
+                    FloatVector v = FloatVector.fromArray(S, x, xo + k);
+                    v.div(SimdMath.exp(v.neg()).add(1f)).intoArray(out, o + k);
+                }
+            }
+            case GELU_TANH -> {
+                for (; k < bound; k += L) {
+                    FloatVector v = FloatVector.fromArray(S, x, xo + k);
+                    FloatVector u = v.mul(v).mul(v).mul(0.044715f).add(v).mul((float) UnaryOp.GELU_C);
+                    SimdMath.tanh(u).add(1f).mul(v).mul(0.5f).intoArray(out, o + k);
+                }
+            }
+            case LOG -> {
+                // no reproducible vector log (see SimdMath): the scalar definition below
+            }
         }
         for (; k < n; k++) {
             out[o + k] = op.apply(x[xo + k]);
         }
-    }
-
-    static FloatVector unaryVector(UnaryOp op, FloatVector v) {
-        return switch (op) {
-            case NEG -> v.neg();
-            case ABS -> v.abs();
-            case SQUARE -> v.mul(v);
-            case RECIPROCAL -> FloatVector.broadcast(S, 1f).div(v);
-            case EXP -> SimdMath.exp(v);
-            case LOG -> throw new AssertionError("LOG runs the scalar definition");
-            case SQRT -> v.sqrt();
-            case TANH -> SimdMath.tanh(v);
-            case SIGMOID -> FloatVector.broadcast(S, 1f).div(SimdMath.exp(v.neg()).add(1f));
-            case RELU -> v.max(0f);
-            case SILU -> v.div(SimdMath.exp(v.neg()).add(1f));
-            case GELU_TANH -> {
-                FloatVector u = v.mul(v).mul(v).mul(0.044715f).add(v).mul((float) UnaryOp.GELU_C);
-                yield SimdMath.tanh(u).add(1f).mul(v).mul(0.5f);
-            }
-        };
     }
 
     @Override
@@ -146,40 +212,75 @@ public final class SimdBackend extends ReferenceBackend {
                 (start, end) -> unaryRun(op, X, xo + start, O, oo + start, end - start));
     }
 
-    static FloatVector binaryVector(BinaryOp op, FloatVector a, FloatVector b) {
+    /** The rare binary ops (comparisons) as one vector step; the hot ops have their own loops below. */
+    static FloatVector compareVector(BinaryOp op, FloatVector a, FloatVector b) {
         return switch (op) {
-            case ADD -> a.add(b);
-            case SUB -> a.sub(b);
-            case MUL -> a.mul(b);
-            case DIV -> a.div(b);
-            case POW -> throw new AssertionError("POW runs the scalar definition");
-            case MAX -> a.max(b);
-            case MIN -> a.min(b);
             case GT -> ZERO.blend(ONE, a.compare(VectorOperators.GT, b));
             case GE -> ZERO.blend(ONE, a.compare(VectorOperators.GE, b));
             case EQ -> ZERO.blend(ONE, a.compare(VectorOperators.EQ, b));
-            case GELU_TANH_GRAD -> {
-                // a = x, b = dy: dy · (0.5 (1 + t) + 0.5 x (1 − t²) · c (1 + 3 · 0.044715 x²)), t = tanh(c (x + 0.044715 x³))
-                FloatVector x2 = a.mul(a);
-                FloatVector t = SimdMath.tanh(x2.mul(0.044715f).add(1f).mul(a).mul((float) UnaryOp.GELU_C));
-                FloatVector du = x2.mul(3 * 0.044715f).add(1f).mul((float) UnaryOp.GELU_C);
-                FloatVector d = t.add(1f).mul(0.5f).add(a.mul(0.5f).mul(t.mul(t).neg().add(1f)).mul(du));
-                yield d.mul(b);
-            }
-            case SILU_GRAD -> {
-                FloatVector sg = ONE.div(SimdMath.exp(a.neg()).add(1f));
-                yield b.mul(sg).mul(a.mul(sg.neg().add(1f)).add(1f));
-            }
+            default -> throw new AssertionError(op + " has its own loop");
         };
     }
 
-    /** out[o + k] = op(a[ao + k], b[bo + k]) for k < n. */
+    /** out[o + k] = op(a[ao + k], b[bo + k]) for k < n (one loop per op: see {@link #unaryRun}). */
     static void binaryRun(BinaryOp op, float[] a, int ao, float[] b, int bo, float[] out, int o, int n) {
-        int k = 0;
-        // POW has no reproducible vector form here (see SimdMath): it runs the scalar definition
-        for (int bound = op == BinaryOp.POW ? 0 : S.loopBound(n); k < bound; k += L) {
-            binaryVector(op, FloatVector.fromArray(S, a, ao + k), FloatVector.fromArray(S, b, bo + k))
-                    .intoArray(out, o + k);
+        int k = 0, bound = S.loopBound(n);
+        switch (op) {
+            case ADD -> {
+                for (; k < bound; k += L) {
+                    FloatVector.fromArray(S, a, ao + k).add(FloatVector.fromArray(S, b, bo + k)).intoArray(out, o + k);
+                }
+            }
+            case SUB -> {
+                for (; k < bound; k += L) {
+                    FloatVector.fromArray(S, a, ao + k).sub(FloatVector.fromArray(S, b, bo + k)).intoArray(out, o + k);
+                }
+            }
+            case MUL -> {
+                for (; k < bound; k += L) {
+                    FloatVector.fromArray(S, a, ao + k).mul(FloatVector.fromArray(S, b, bo + k)).intoArray(out, o + k);
+                }
+            }
+            case DIV -> {
+                for (; k < bound; k += L) {
+                    FloatVector.fromArray(S, a, ao + k).div(FloatVector.fromArray(S, b, bo + k)).intoArray(out, o + k);
+                }
+            }
+            case MAX -> {
+                for (; k < bound; k += L) {
+                    FloatVector.fromArray(S, a, ao + k).max(FloatVector.fromArray(S, b, bo + k)).intoArray(out, o + k);
+                }
+            }
+            case MIN -> {
+                for (; k < bound; k += L) {
+                    FloatVector.fromArray(S, a, ao + k).min(FloatVector.fromArray(S, b, bo + k)).intoArray(out, o + k);
+                }
+            }
+            case GELU_TANH_GRAD -> { // written out in the loop: a helper taking vectors is not always inlined
+                for (; k < bound; k += L) {
+                    FloatVector x = FloatVector.fromArray(S, a, ao + k), dy = FloatVector.fromArray(S, b, bo + k);
+                    FloatVector x2 = x.mul(x);
+                    FloatVector t = SimdMath.tanh(x2.mul(0.044715f).add(1f).mul(x).mul((float) UnaryOp.GELU_C));
+                    FloatVector du = x2.mul(3 * 0.044715f).add(1f).mul((float) UnaryOp.GELU_C);
+                    t.add(1f).mul(0.5f).add(x.mul(0.5f).mul(t.mul(t).neg().add(1f)).mul(du)).mul(dy).intoArray(out, o + k);
+                }
+            }
+            case SILU_GRAD -> {
+                for (; k < bound; k += L) {
+                    FloatVector x = FloatVector.fromArray(S, a, ao + k), dy = FloatVector.fromArray(S, b, bo + k);
+                    FloatVector sg = ONE.div(SimdMath.exp(x.neg()).add(1f));
+                    dy.mul(sg).mul(x.mul(sg.neg().add(1f)).add(1f)).intoArray(out, o + k);
+                }
+            }
+            case GT, GE, EQ -> {
+                for (; k < bound; k += L) {
+                    compareVector(op, FloatVector.fromArray(S, a, ao + k), FloatVector.fromArray(S, b, bo + k))
+                            .intoArray(out, o + k);
+                }
+            }
+            case POW -> {
+                // no reproducible vector pow (see SimdMath): the scalar definition below
+            }
         }
         for (; k < n; k++) {
             out[o + k] = op.apply(a[ao + k], b[bo + k]);
@@ -189,11 +290,54 @@ public final class SimdBackend extends ReferenceBackend {
     /** out[o + k] = op(a[ao + k], s) for k < n, or op(s, a[ao + k]) when {@code scalarFirst}. */
     static void binaryScalarRun(BinaryOp op, float[] a, int ao, float s, boolean scalarFirst,
                                 float[] out, int o, int n) {
-        FloatVector sv = FloatVector.broadcast(S, s);
-        int k = 0;
-        for (int bound = op == BinaryOp.POW ? 0 : S.loopBound(n); k < bound; k += L) {
-            FloatVector av = FloatVector.fromArray(S, a, ao + k);
-            (scalarFirst ? binaryVector(op, sv, av) : binaryVector(op, av, sv)).intoArray(out, o + k);
+        int k = 0, bound = S.loopBound(n);
+        switch (op) {
+            case ADD -> {
+                for (; k < bound; k += L) {
+                    FloatVector.fromArray(S, a, ao + k).add(s).intoArray(out, o + k);
+                }
+            }
+            case MUL -> {
+                for (; k < bound; k += L) {
+                    FloatVector.fromArray(S, a, ao + k).mul(s).intoArray(out, o + k);
+                }
+            }
+            case SUB -> {
+                if (scalarFirst) {
+                    for (; k < bound; k += L) {
+                        FloatVector.fromArray(S, a, ao + k).neg().add(s).intoArray(out, o + k);
+                    }
+                } else {
+                    for (; k < bound; k += L) {
+                        FloatVector.fromArray(S, a, ao + k).sub(s).intoArray(out, o + k);
+                    }
+                }
+            }
+            case DIV -> {
+                if (scalarFirst) {
+                    FloatVector sv = FloatVector.broadcast(S, s);
+                    for (; k < bound; k += L) {
+                        sv.div(FloatVector.fromArray(S, a, ao + k)).intoArray(out, o + k);
+                    }
+                } else {
+                    for (; k < bound; k += L) {
+                        FloatVector.fromArray(S, a, ao + k).div(s).intoArray(out, o + k);
+                    }
+                }
+            }
+            case MAX -> {
+                for (; k < bound; k += L) {
+                    FloatVector.fromArray(S, a, ao + k).max(s).intoArray(out, o + k);
+                }
+            }
+            case MIN -> {
+                for (; k < bound; k += L) {
+                    FloatVector.fromArray(S, a, ao + k).min(s).intoArray(out, o + k);
+                }
+            }
+            default -> {
+                // the rest (comparisons, activation gradients, pow) is rare with a scalar: scalar definition below
+            }
         }
         for (; k < n; k++) {
             out[o + k] = scalarFirst ? op.apply(s, a[ao + k]) : op.apply(a[ao + k], s);
