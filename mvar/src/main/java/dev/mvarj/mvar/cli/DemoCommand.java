@@ -37,13 +37,13 @@ public final class DemoCommand implements Callable<Integer> {
             description = "Fashion-MNIST directory; the shapes set is used when it is absent (default: ${DEFAULT-VALUE})")
     Path data;
 
-    @Option(names = "--tokenizer-steps", defaultValue = "250", description = "(default: ${DEFAULT-VALUE})")
+    @Option(names = "--tokenizer-steps", defaultValue = "200", description = "(default: ${DEFAULT-VALUE})")
     int tokenizerSteps;
 
-    @Option(names = "--images", defaultValue = "6000", description = "training images tokenised (default: ${DEFAULT-VALUE})")
+    @Option(names = "--images", defaultValue = "4000", description = "training images tokenised (default: ${DEFAULT-VALUE})")
     int images;
 
-    @Option(names = "--steps", defaultValue = "300", description = "MVAR training steps (default: ${DEFAULT-VALUE})")
+    @Option(names = "--steps", defaultValue = "150", description = "MVAR training steps (default: ${DEFAULT-VALUE})")
     int steps;
 
     @Option(names = "--model", defaultValue = "mvar", description = "var or mvar (default: ${DEFAULT-VALUE})")
