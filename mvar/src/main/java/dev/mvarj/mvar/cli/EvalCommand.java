@@ -4,10 +4,8 @@ import dev.mvarj.mvar.data.FashionMnist;
 import dev.mvarj.mvar.eval.Evaluator;
 import dev.mvarj.mvar.eval.FeatureNet;
 import dev.mvarj.mvar.model.AttentionPattern;
-import dev.mvarj.mvar.model.Sampler;
-import dev.mvarj.mvar.train.Runs;
-import dev.mvarj.mvar.vq.VqVae;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
@@ -23,12 +21,8 @@ import java.util.concurrent.Callable;
         description = "Score samples of a trained VAR/MVAR with the Fashion-MNIST classifier's features.")
 public final class EvalCommand implements Callable<Integer> {
 
-    @Option(names = "--checkpoint", defaultValue = "runs/mvar/checkpoint.safetensors",
-            description = "transformer checkpoint (default: ${DEFAULT-VALUE})")
-    Path checkpoint;
-
-    @Option(names = "--tokenizer", description = "tokenizer checkpoint (default: the one the model was trained with)")
-    Path tokenizer;
+    @Mixin
+    SamplingOptions sampling;
 
     @Option(names = "--classifier", description = "FeatureNet checkpoint (default: runs/classifier/fashion_cnn.safetensors)")
     Path classifier;
@@ -40,35 +34,18 @@ public final class EvalCommand implements Callable<Integer> {
     @Option(names = "--per-class", defaultValue = "100", description = "samples per class (default: ${DEFAULT-VALUE})")
     int perClass;
 
-    @Option(names = "--batch", defaultValue = "50", description = "images per sampling batch (default: ${DEFAULT-VALUE})")
-    int batch;
-
-    @Option(names = "--cfg", defaultValue = "1.5", description = "guidance (default: ${DEFAULT-VALUE})")
-    float cfg;
-
-    @Option(names = "--top-k", defaultValue = "0", description = "top-k, 0 = off (default: ${DEFAULT-VALUE})")
-    int topK;
-
-    @Option(names = "--top-p", defaultValue = "0.95", description = "top-p, 1 = off (default: ${DEFAULT-VALUE})")
-    float topP;
-
-    @Option(names = "--seed", defaultValue = "11", description = "random seed (default: ${DEFAULT-VALUE})")
-    long seed;
-
     @Override
     public Integer call() throws Exception {
-        Runs.Trained t = Runs.load(checkpoint);
-        Path tok = tokenizer != null ? tokenizer : Path.of(t.state().getOrDefault("tokenizer", "runs/tokenizer/tokenizer.safetensors"));
-        VqVae vae = VqVae.load(tok);
-        AttentionPattern pattern = t.options().pattern();
+        SamplingOptions.Loaded m = sampling.load();
+        AttentionPattern pattern = m.trained().options().pattern();
         Evaluator ev = Evaluator.fashionMnist(classifier != null ? classifier : FeatureNet.DEFAULT_CHECKPOINT, data);
-        Generation.Samples s = Generation.generate(t.model(), vae, pattern, perClass, batch,
-                new Sampler.Settings(cfg, topK, topP, seed));
+        Generation.Samples s = Generation.generate(m.trained().model(), m.tokenizer(), pattern, perClass,
+                sampling.batch, sampling.settings());
         Evaluator.Report r = ev.evaluate(s.images(), s.labels());
         System.out.println(pattern + ": " + r.summary());
         System.out.printf(Locale.ROOT, "attention query-key pairs per image %,d; KV cache %.2f MiB at batch %d;"
-                        + " sampling %.1f ms/image%n", pattern.attentionPairs(t.model().cfg), s.kvCacheBytes() / 1048576.0,
-                batch, 1e3 * s.seconds() / s.labels().length);
+                        + " sampling %.1f ms/image%n", pattern.attentionPairs(m.trained().model().cfg),
+                s.kvCacheBytes() / 1048576.0, sampling.batch, 1e3 * s.seconds() / s.labels().length);
         return 0;
     }
 }
