@@ -6,6 +6,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
+import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -20,11 +21,12 @@ class ResumeTest {
     @TempDir
     Path dir;
 
-    /** A JVM like this one (same java, class path and flags) running {@code mainClass}. */
+    /** A JVM like this one (same java, flags and class path) running {@code mainClass}. */
     private static ProcessBuilder jvm(Class<?> mainClass, String... args) {
         String java = ProcessHandle.current().info().command().orElse("java");
-        List<String> cmd = new ArrayList<>(List.of(java, "--add-modules", "jdk.incubator.vector",
-                "-cp", System.getProperty("java.class.path"), mainClass.getName()));
+        List<String> cmd = new ArrayList<>(List.of(java));
+        cmd.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), mainClass.getName()));
         cmd.addAll(Arrays.asList(args));
         return new ProcessBuilder(cmd).redirectErrorStream(true);
     }
