@@ -116,4 +116,25 @@ class TransformerTrainerTest {
         resumed.train(true);
         assertThat(resumed.store().params().toFloatArray()).containsExactly(straight.store().params().toFloatArray());
     }
+
+    @Test
+    void mvarFineTunesFromAVarCheckpointWithItsOwnMasks(@TempDir Path dir) throws Exception {
+        Rng r1 = new Rng(3);
+        NextScaleTransformer var = new NextScaleTransformer(cfg(), r1);
+        new TransformerTrainer(var, r1, tokens(32), options(AttentionPattern.VAR, TransformerTrainer.MvarMode.ALL, 3),
+                dir.resolve("var"), QUIET).train(false);
+        Path ckpt = dir.resolve("var").resolve("checkpoint.safetensors");
+        // no attention mask travels in a checkpoint (spec §3(e)): masks are rebuilt from the schedule
+        assertThat(dev.mvarj.tensor.io.SafeTensors.read(ckpt).tensors().keySet())
+                .noneMatch(k -> k.contains("mask") || k.contains("attn_bias"));
+
+        Rng r2 = new Rng(99);
+        NextScaleTransformer mvar = new NextScaleTransformer(cfg(), r2);
+        dev.mvarj.nn.Checkpoint.load(ckpt, mvar, null);
+        mvar.namedParameters().forEach((n, v) -> assertThat(v.data().toFloatArray()).as(n)
+                .containsExactly(var.namedParameters().get(n).data().toFloatArray()));
+        var t = new TransformerTrainer(mvar, r2, tokens(32), options(AttentionPattern.MVAR,
+                TransformerTrainer.MvarMode.CYCLE, 4), dir.resolve("mvar"), QUIET);
+        assertThat(t.train(false).finalLoss()).isFinite();
+    }
 }
