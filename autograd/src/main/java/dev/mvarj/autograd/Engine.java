@@ -80,7 +80,7 @@ final class Engine {
         }
     }
 
-    /** Nodes such that every node comes after all nodes it feeds into... reversed: inputs before their users. */
+    /** The nodes reachable from root in post-order: every node after the nodes that produced its inputs. */
     private static List<Node> topologicalOrder(Node root) {
         List<Node> order = new ArrayList<>();
         MutableLongSet visited = new LongHashSet();
