@@ -63,4 +63,12 @@ public final class Host {
             }
         }
     }
+
+    /** {@code idx} if 0 <= idx < n; otherwise an IndexOutOfBoundsException naming the kernel, the index and n. */
+    public static int checkIndex(String kernel, int idx, int n) {
+        if (idx < 0 || idx >= n) {
+            throw new IndexOutOfBoundsException(kernel + ": index " + idx + " out of range [0, " + n + ")");
+        }
+        return idx;
+    }
 }

@@ -10,6 +10,7 @@ import dev.mvarj.tensor.Storage;
 import dev.mvarj.tensor.Tensor;
 import dev.mvarj.tensor.UnaryOp;
 
+import static dev.mvarj.tensor.cpu.Host.checkIndex;
 import static dev.mvarj.tensor.cpu.Host.contiguous;
 import static dev.mvarj.tensor.cpu.Host.f;
 import static dev.mvarj.tensor.cpu.Host.i;
@@ -319,14 +320,6 @@ public class ReferenceBackend implements Backend {
     }
 
     // ------------------------------------------------------------------------------------------ indexing
-
-    /** Throws unless 0 <= idx < n. */
-    protected static int checkIndex(String kernel, int idx, int n) {
-        if (idx < 0 || idx >= n) {
-            throw new IndexOutOfBoundsException(kernel + ": index " + idx + " out of range [0, " + n + ")");
-        }
-        return idx;
-    }
 
     // x (outer, n, inner), index (m) -> out (outer, m, inner)
     @Override

@@ -1,6 +1,7 @@
 package dev.mvarj.tensor.cpu.simd;
 
 import dev.mvarj.tensor.BinaryOp;
+import dev.mvarj.tensor.cpu.Host;
 import dev.mvarj.tensor.cpu.WorkerPool;
 
 /**
@@ -16,20 +17,13 @@ final class SimdIndexing {
     private SimdIndexing() {
     }
 
-    private static int check(String kernel, int idx, int n) {
-        if (idx < 0 || idx >= n) {
-            throw new IndexOutOfBoundsException(kernel + ": index " + idx + " out of range [0, " + n + ")");
-        }
-        return idx;
-    }
-
     // x (outer, n, inner), index (m) -> out (outer, m, inner)
     static void indexSelect(WorkerPool pool, float[] out, int oo, float[] x, int xo, int[] idx, int io,
                             int outer, int n, int inner, int m) {
         pool.parallelFor(outer * m, SimdBackend.rowGrain(inner), (r0, r1) -> {
             for (int r = r0; r < r1; r++) {
                 int o = r / m, j = r % m;
-                int src = check("indexSelect", idx[io + j], n);
+                int src = Host.checkIndex("indexSelect", idx[io + j], n);
                 System.arraycopy(x, xo + (o * n + src) * inner, out, oo + r * inner, inner);
             }
         });
@@ -39,7 +33,7 @@ final class SimdIndexing {
     static void indexAdd(WorkerPool pool, float[] dx, int dxo, float[] dout, int doo, int[] idx, int io,
                          int outer, int n, int inner, int m) {
         for (int j = 0; j < m; j++) {
-            check("indexAdd", idx[io + j], n);
+            Host.checkIndex("indexAdd", idx[io + j], n);
         }
         int blocks = (inner + COLUMN_BLOCK - 1) / COLUMN_BLOCK;
         pool.parallelFor(outer * blocks, 1, (t0, t1) -> {
@@ -62,7 +56,7 @@ final class SimdIndexing {
                 for (int j = 0; j < m; j++) {
                     for (int c = 0; c < inner; c++) {
                         int e = (o * m + j) * inner + c;
-                        int k = check(scatter ? "scatterAdd" : "gather", idx[io + e], n);
+                        int k = Host.checkIndex(scatter ? "scatterAdd" : "gather", idx[io + e], n);
                         int big = (o * n + k) * inner + c;
                         if (scatter) {
                             a[ao + big] += b[bo + e];

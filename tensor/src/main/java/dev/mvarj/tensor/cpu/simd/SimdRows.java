@@ -2,6 +2,7 @@ package dev.mvarj.tensor.cpu.simd;
 
 import dev.mvarj.tensor.BinaryOp;
 import dev.mvarj.tensor.Tensor;
+import dev.mvarj.tensor.cpu.Host;
 import dev.mvarj.tensor.cpu.WorkerPool;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
@@ -189,10 +190,7 @@ final class SimdRows {
                     sum += (float) Math.exp(Z[zo + k] - max);
                 }
                 float l = max + (float) Math.log(sum);
-                int t = T[target.offset() + r];
-                if (t < 0 || t >= V) {
-                    throw new IndexOutOfBoundsException("crossEntropy: target " + t + " out of range [0, " + V + ")");
-                }
+                int t = Host.checkIndex("crossEntropy", T[target.offset() + r], V);
                 float ce = (1 - smoothing) * (l - Z[zo + t]);
                 if (smoothing != 0f) {
                     ce += smoothing * (l - SimdBackend.sumRun(Z, zo, V) / V);
