@@ -3,6 +3,7 @@ package dev.mvarj.autograd;
 import dev.mvarj.tensor.AttentionMask;
 import dev.mvarj.tensor.BinaryOp;
 import dev.mvarj.tensor.DType;
+import dev.mvarj.tensor.Device;
 import dev.mvarj.tensor.Neighborhood;
 import dev.mvarj.tensor.Resampling;
 import dev.mvarj.tensor.Shape;
@@ -32,6 +33,11 @@ public final class F {
 
     private static Tensor newLike(Tensor t) {
         return Tensor.zerosLike(t);
+    }
+
+    /** A zero-filled F32 tensor of {@code shape} on {@code like}'s device: every op allocates where its input lives. */
+    private static Tensor zerosOn(Tensor like, int... shape) {
+        return Tensor.zeros(like.device(), shape);
     }
 
     // ============================================================================================ element-wise
@@ -107,9 +113,10 @@ public final class F {
     /** min(max(x, lo), hi); the gradient passes where lo ≤ x ≤ hi, as torch.clamp. */
     public static Variable clamp(Variable x, float lo, float hi) {
         Tensor xd = x.data();
-        Tensor out = xd.maximum(Tensor.scalar(lo)).minimum(Tensor.scalar(hi));
+        Tensor low = Tensor.scalar(xd.device(), lo), high = Tensor.scalar(xd.device(), hi);
+        Tensor out = xd.maximum(low).minimum(high);
         return record("clamp", out, in(x), g -> {
-            Tensor inside = compare(BinaryOp.GE, xd, Tensor.scalar(lo)).mul(compare(BinaryOp.GE, Tensor.scalar(hi), xd));
+            Tensor inside = compare(BinaryOp.GE, xd, low).mul(compare(BinaryOp.GE, high, xd));
             return new Tensor[]{g.mul(inside)};
         });
     }
@@ -131,14 +138,14 @@ public final class F {
         out.backend().where(out, c, a.data().expand(shape), b.data().expand(shape));
         int[] sa = a.shape(), sb = b.shape();
         return record("where", out, in(a, b), g -> {
-            Tensor zero = Tensor.zeros(shape);
+            Tensor zero = zerosOn(g, shape);
             Tensor ga = null, gb = null;
             if (a.requiresGrad()) {
-                ga = Tensor.zeros(shape);
+                ga = zerosOn(g, shape);
                 g.backend().where(ga, c, g, zero);
             }
             if (b.requiresGrad()) {
-                gb = Tensor.zeros(shape);
+                gb = zerosOn(g, shape);
                 g.backend().where(gb, c, zero, g);
             }
             return new Tensor[]{ga == null ? null : sumTo(ga, sa), gb == null ? null : sumTo(gb, sb)};
@@ -152,10 +159,10 @@ public final class F {
         Shape.broadcast("maskedFill", shape, mask.shape());
         Tensor m = mask.expand(shape);
         Tensor out = newLike(x.data());
-        out.backend().where(out, m, Tensor.scalar(value).expand(shape), x.data());
+        out.backend().where(out, m, Tensor.scalar(out.device(), value).expand(shape), x.data());
         return record("masked_fill", out, in(x), g -> {
             Tensor gx = newLike(g);
-            g.backend().where(gx, m, Tensor.zeros(shape), g);
+            g.backend().where(gx, m, zerosOn(g, shape), g);
             return new Tensor[]{gx};
         });
     }
@@ -282,7 +289,7 @@ public final class F {
     public static Variable slice(Variable x, int axis, int start, int end) {
         int[] shape = x.shape();
         return record("slice", x.data().slice(axis, start, end), in(x), g -> {
-            Tensor dx = Tensor.zeros(shape);
+            Tensor dx = zerosOn(g, shape);
             dx.backend().copy(dx.slice(axis, start, end), g);
             return new Tensor[]{dx};
         });
@@ -356,7 +363,7 @@ public final class F {
         Tensor out = Tensor.zeros(xd.device(), DType.F32, outShape);
         out.backend().indexSelect(out, xd, idx, outer, n, inner, m);
         return record("index_select", out, in(x), g -> {
-            Tensor dx = Tensor.zeros(shape);
+            Tensor dx = zerosOn(g, shape);
             dx.backend().indexAdd(dx, g.contiguous(), idx, outer, n, inner, m);
             return new Tensor[]{dx};
         });
@@ -379,7 +386,7 @@ public final class F {
         Tensor out = Tensor.zeros(xd.device(), DType.F32, ishape);
         out.backend().gather(out, xd, idx, outer, n, inner, m);
         return record("gather", out, in(x), g -> {
-            Tensor dx = Tensor.zeros(shape);
+            Tensor dx = zerosOn(g, shape);
             dx.backend().scatterAdd(dx, g.contiguous(), idx, outer, n, inner, m);
             return new Tensor[]{dx};
         });
@@ -450,13 +457,13 @@ public final class F {
         }
         Tensor xd = x.data().contiguous();
         int rows = xd.numel() / C;
-        Tensor out = newLike(xd), mean = Tensor.zeros(rows), rstd = Tensor.zeros(rows);
+        Tensor out = newLike(xd), mean = zerosOn(xd, rows), rstd = zerosOn(xd, rows);
         Tensor wd = w == null ? null : w.data().contiguous(), bd = b == null ? null : b.data().contiguous();
         out.backend().layerNormForward(out, mean, rstd, xd, wd, bd, rows, C, eps);
         Variable[] inputs = w == null ? in(x) : b == null ? in(x, w) : in(x, w, b);
         return record("layer_norm", out, inputs, g -> {
             Tensor dx = newLike(xd);
-            Tensor dw = wd == null ? null : Tensor.zeros(C), db = wd == null ? null : Tensor.zeros(C);
+            Tensor dw = wd == null ? null : zerosOn(xd, C), db = wd == null ? null : zerosOn(xd, C);
             dx.backend().layerNormBackward(dx, dw, db, g.contiguous(), xd, mean, rstd, wd, rows, C);
             return w == null ? new Tensor[]{dx} : b == null ? new Tensor[]{dx, dw} : new Tensor[]{dx, dw, db};
         });
@@ -475,7 +482,7 @@ public final class F {
         if (!training || p == 0f) {
             return x;
         }
-        Tensor mask = keepMask(rng, p, x.shape());
+        Tensor mask = keepMask(rng, p, x.data().device(), x.shape());
         return dropout(x, mask, p);
     }
 
@@ -490,7 +497,7 @@ public final class F {
         if (!training || p == 0f) {
             return x;
         }
-        return dropPath(x, keepMask(rng, p, x.size(0)), p);
+        return dropPath(x, keepMask(rng, p, x.data().device(), x.size(0)), p);
     }
 
     /** Drop path with a given per-sample 0/1 {@code keep} (B). */
@@ -502,13 +509,13 @@ public final class F {
         return record("drop_path", x.data().mul(scaled), in(x), g -> new Tensor[]{g.mul(scaled)});
     }
 
-    /** 1 with probability 1 − p, else 0. */
-    private static Tensor keepMask(Rng rng, float p, int... shape) {
+    /** 1 with probability 1 − p, else 0, drawn on the host (one stream whatever the device) and placed on {@code device}. */
+    private static Tensor keepMask(Rng rng, float p, Device device, int... shape) {
         float[] u = rng.uniformArray(Shape.numel(shape), 0f, 1f);
         for (int i = 0; i < u.length; i++) {
             u[i] = u[i] >= p ? 1f : 0f;
         }
-        return Tensor.of(u, shape);
+        return Tensor.of(u, shape).to(device);
     }
 
     // ============================================================================================ losses
@@ -526,7 +533,7 @@ public final class F {
         }
         target.requireDType("crossEntropy", DType.I32);
         Tensor z = logits.data().contiguous(), t = target.contiguous(), w = weight.contiguous();
-        Tensor loss = Tensor.zeros(N), lse = Tensor.zeros(N);
+        Tensor loss = zerosOn(z, N), lse = zerosOn(z, N);
         z.backend().crossEntropyForward(loss, lse, z, t, w, N, V, smoothing);
         return record("cross_entropy", loss.sum(), in(logits), g -> {
             Tensor dz = newLike(z);
@@ -573,7 +580,7 @@ public final class F {
         int B = q.size(0), H = q.size(1), Lq = q.size(2), Lk = k.size(2), d = q.size(3);
         mask.check(Lq, Lk);
         Tensor qd = q.data().contiguous(), kd = k.data().contiguous(), vd = v.data().contiguous();
-        Tensor out = newLike(qd), lse = Tensor.zeros(B, H, Lq);
+        Tensor out = newLike(qd), lse = zerosOn(qd, B, H, Lq);
         out.backend().attentionForward(out, lse, qd, kd, vd, mask, B, H, Lq, Lk, d, scale);
         return record("attention", out, in(q, k, v), g -> {
             // out = softmax(scale · q·kᵀ + mask)·v
@@ -601,7 +608,7 @@ public final class F {
         }
         int B = q.size(0), H = q.size(1), d = q.size(3);
         Tensor qd = q.data().contiguous(), kd = k.data().contiguous(), vd = v.data().contiguous();
-        Tensor out = newLike(qd), lse = Tensor.zeros(B, H, N);
+        Tensor out = newLike(qd), lse = zerosOn(qd, B, H, N);
         out.backend().neighborhoodAttentionForward(out, lse, qd, kd, vd, B, H, grid, kernel, d, scale);
         return record("neighborhood_attention", out, in(q, k, v), g -> {
             // out_n = softmax_t(scale · q_n·k_{table[n,t]})·v_{table[n,t]}

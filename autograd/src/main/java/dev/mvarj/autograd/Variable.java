@@ -119,7 +119,7 @@ public final class Variable {
             throw new IllegalStateException("backward() without a gradient needs a one-element output, got shape "
                     + Shape.str(data.shape()) + "; pass the gradient of the output");
         }
-        backward(Tensor.full(1f, data.shape()));
+        backward(Tensor.full(data.device(), 1f, data.shape()));
     }
 
     /** Backpropagates {@code gradOutput} (the shape of this variable) through the recorded graph. */

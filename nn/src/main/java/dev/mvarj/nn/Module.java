@@ -1,6 +1,7 @@
 package dev.mvarj.nn;
 
 import dev.mvarj.autograd.Variable;
+import dev.mvarj.tensor.Device;
 import dev.mvarj.tensor.Tensor;
 
 import java.util.Collections;
@@ -63,6 +64,28 @@ public abstract class Module {
             n += v.data().numel();
         }
         return n;
+    }
+
+    /**
+     * Where the parameters live (the CPU for a module without any). All parameters share one device: a forward pass
+     * places its own constants (position indices, loss weights) there.
+     */
+    public final Device device() {
+        for (Variable v : namedParameters().values()) {
+            return v.data().device();
+        }
+        return Device.CPU;
+    }
+
+    /**
+     * Moves every parameter to {@code device} (as {@code nn.Module.to}); for inference. Training moves them with a
+     * {@link ParameterStore}, which also places the gradients and optimiser state there.
+     */
+    public Module to(Device device) {
+        for (Variable v : namedParameters().values()) {
+            v.setData(v.data().to(device));
+        }
+        return this;
     }
 
     /** Training mode (dropout and drop path active) for this module and its descendants. */

@@ -9,7 +9,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * 1-D matrices: {@code Y = A_h · X · A_wᵀ} for every (B, C) plane, computed with GEMM. Both modes are linear, so
  * their gradient is the same product with the transposed matrices ({@link #resizeBackward}).
  *
- * <p>Matrices are computed in double, rounded to F32 once, and cached per (mode, n, o).
+ * <p>Matrices are computed in double, rounded to F32 once, and cached per (mode, n, o) and device: a resize on an
+ * accelerator uploads its matrices once, not on every call.
  */
 public final class Resampling {
 
@@ -24,7 +25,7 @@ public final class Resampling {
     /** The Keys cubic convolution parameter PyTorch uses. */
     public static final double BICUBIC_A = -0.75;
 
-    private record Key(Mode mode, int n, int o, boolean transposed) {
+    private record Key(Mode mode, int n, int o, boolean transposed, Device device) {
     }
 
     private static final Map<Key, Tensor> CACHE = new ConcurrentHashMap<>();
@@ -44,19 +45,18 @@ public final class Resampling {
 
     /** The (o, n) matrix mapping a length-n signal to length o (cached; do not write into it). */
     public static Tensor matrix(Mode mode, int n, int o) {
-        return cached(mode, n, o, false);
+        return cached(mode, n, o, false, Device.CPU);
     }
 
-    /** The transposed (n, o) matrix, contiguous (cached). */
-    static Tensor matrixTransposed(Mode mode, int n, int o) {
-        return cached(mode, n, o, true);
-    }
-
-    private static Tensor cached(Mode mode, int n, int o, boolean transposed) {
+    private static Tensor cached(Mode mode, int n, int o, boolean transposed, Device device) {
         if (n < 1 || o < 1) {
             throw new IllegalArgumentException("Resampling." + mode + ": sizes must be >= 1, got " + n + " -> " + o);
         }
-        return CACHE.computeIfAbsent(new Key(mode, n, o, transposed), k -> {
+        if (!device.isCpu()) {
+            Tensor host = cached(mode, n, o, transposed, Device.CPU);     // outside: no recursive map update
+            return CACHE.computeIfAbsent(new Key(mode, n, o, transposed, device), k -> host.to(device));
+        }
+        return CACHE.computeIfAbsent(new Key(mode, n, o, transposed, device), k -> {
             double[][] m = weights(mode, n, o);
             float[] v = new float[o * n];
             for (int i = 0; i < o; i++) {
@@ -113,7 +113,7 @@ public final class Resampling {
         if (oh == h && ow == w) {
             return x.copy();
         }
-        return separable(x, matrix(mode, h, oh), matrixTransposed(mode, w, ow), oh, ow);
+        return separable(x, cached(mode, h, oh, false, x.device()), cached(mode, w, ow, true, x.device()), oh, ow);
     }
 
     /**
@@ -124,7 +124,7 @@ public final class Resampling {
         if (oh == h && ow == w) {
             return g.copy();
         }
-        return separable(g, matrixTransposed(mode, h, oh), matrix(mode, w, ow), h, w);
+        return separable(g, cached(mode, h, oh, true, g.device()), cached(mode, w, ow, false, g.device()), h, w);
     }
 
     /** {@code x (..., h, w), mh (oh, h), mwT (w, ow) -> mh · x · mwT (..., oh, ow)} with two GEMMs. */
@@ -135,8 +135,6 @@ public final class Resampling {
         x.requireDType("resize", DType.F32);
         int[] shape = x.shape();
         int h = shape[shape.length - 2], w = shape[shape.length - 1], planes = x.numel() / Math.max(1, h * w);
-        mh = mh.to(x.device());
-        mwT = mwT.to(x.device());
         Tensor rows = x.contiguous().reshape(planes * h, w).matmul(mwT);   // (planes·h, ow)
         Tensor out = mh.matmul(rows.reshape(planes, h, ow));                // (planes, oh, ow)
         int[] outShape = shape.clone();

@@ -61,9 +61,19 @@ public final class Tensor {
         return zeros(Device.CPU, DType.F32, shape);
     }
 
+    /** A new zero-filled F32 tensor on {@code device}. */
+    public static Tensor zeros(Device device, int... shape) {
+        return zeros(device, DType.F32, shape);
+    }
+
     /** A new F32 tensor on the CPU with every element {@code value}. */
     public static Tensor full(float value, int... shape) {
-        Tensor t = zeros(shape);
+        return full(Device.CPU, value, shape);
+    }
+
+    /** A new F32 tensor on {@code device} with every element {@code value}. */
+    public static Tensor full(Device device, float value, int... shape) {
+        Tensor t = zeros(device, shape);
         t.backend().fill(t, value);
         return t;
     }
@@ -86,9 +96,14 @@ public final class Tensor {
         return of(v, n);
     }
 
-    /** A scalar (shape []) F32 tensor. */
+    /** A scalar (shape []) F32 tensor on the CPU. */
     public static Tensor scalar(float value) {
         return of(new float[]{value});
+    }
+
+    /** A scalar (shape []) F32 tensor on {@code device}. */
+    public static Tensor scalar(Device device, float value) {
+        return full(device, value);
     }
 
     /** An F32 CPU tensor holding a copy of {@code data}, of the given shape (a scalar when no shape is given). */
@@ -416,7 +431,7 @@ public final class Tensor {
     }
 
     private Tensor scalarLike(float value) {
-        return device().isCpu() ? scalar(value) : scalar(value).to(device());
+        return scalar(device(), value);
     }
 
     public Tensor add(Tensor other) {

@@ -3,6 +3,7 @@ package dev.mvarj.mvar.cli;
 import dev.mvarj.mvar.model.Sampler;
 import dev.mvarj.mvar.train.Runs;
 import dev.mvarj.mvar.vq.VqVae;
+import dev.mvarj.tensor.Device;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
@@ -34,16 +35,21 @@ final class SamplingOptions {
     @Option(names = "--seed", defaultValue = "7", description = "random seed (default: ${DEFAULT-VALUE})")
     long seed;
 
+    @Option(names = "--device", defaultValue = "cpu",
+            description = "where the transformer runs: cpu, opencl or opencl:N (default: ${DEFAULT-VALUE})")
+    String device;
+
     Sampler.Settings settings() {
         return new Sampler.Settings(cfg, topK, topP, seed);
     }
 
-    /** The trained model and the tokenizer that decodes its samples. */
+    /** The trained model (on {@code --device}) and the tokenizer that decodes its samples (on the CPU). */
     record Loaded(Runs.Trained trained, VqVae tokenizer) {
     }
 
     Loaded load() throws IOException {
         Runs.Trained t = Runs.load(checkpoint);
+        t.model().to(Device.parse(device));
         Path tok = tokenizer != null ? tokenizer
                 : Path.of(t.state().getOrDefault("tokenizer", "runs/tokenizer/tokenizer.safetensors"));
         return new Loaded(t, VqVae.load(tok));

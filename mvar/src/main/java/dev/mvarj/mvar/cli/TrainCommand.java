@@ -7,6 +7,8 @@ import dev.mvarj.mvar.train.TokenSet;
 import dev.mvarj.mvar.train.TransformerTrainer;
 import dev.mvarj.mvar.vq.TokenCache;
 import dev.mvarj.nn.Checkpoint;
+import dev.mvarj.tensor.Backends;
+import dev.mvarj.tensor.Device;
 import dev.mvarj.tensor.random.Rng;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -93,6 +95,10 @@ public final class TrainCommand implements Callable<Integer> {
             description = "continue from <out>/checkpoint.safetensors when it exists (default: ${DEFAULT-VALUE})")
     boolean resume;
 
+    @Option(names = "--device", defaultValue = "cpu",
+            description = "cpu, opencl or opencl:N (./mvarj info lists the devices) (default: ${DEFAULT-VALUE})")
+    String device;
+
     @Option(names = "--finetune-from",
             description = "start from the weights of this VAR checkpoint (masks are rebuilt, never loaded)")
     Path finetuneFrom;
@@ -118,14 +124,15 @@ public final class TrainCommand implements Callable<Integer> {
             Checkpoint.load(o.finetuneFrom, net, null);
             System.out.println("fine-tuning from " + o.finetuneFrom + " (" + net.parameterCount() + " parameters)");
         }
-        System.out.printf(Locale.ROOT, "%s: %,d parameters, schedule %s (L = %d), %d images%s%n", pattern,
+        Device dev = Device.parse(o.device);
+        System.out.printf(Locale.ROOT, "%s: %,d parameters, schedule %s (L = %d), %d images%s, on %s%n", pattern,
                 net.parameterCount(), cfg.schedule(), cfg.schedule().length(), cache.size(),
-                cache.flipped() != null ? " (+ flips)" : "");
+                cache.flipped() != null ? " (+ flips)" : "", Backends.forDevice(dev).name() + " " + dev);
         var options = new TransformerTrainer.Options(pattern,
                 TransformerTrainer.MvarMode.valueOf(o.mode.toUpperCase(Locale.ROOT)), o.ratioK, o.steps, o.batch,
                 o.lr, o.warmup, o.wd, 2f, o.labelSmoothing, o.seed, o.checkpointEvery, 25);
         var trainer = new TransformerTrainer(net, rng, TokenSet.of(cache), options, outDir, System.out,
-                cache.tokenizer());
+                cache.tokenizer(), dev);
         return trainer.train(o.resume);
     }
 

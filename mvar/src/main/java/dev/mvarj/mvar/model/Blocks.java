@@ -83,7 +83,7 @@ public final class Blocks {
          */
         Variable[] qkv(Variable x) {
             int B = x.size(0), L = x.size(1), C = x.size(2);
-            Variable bias = F.concat(0, qBias, Variable.constant(Tensor.zeros(C)), vBias);
+            Variable bias = F.concat(0, qBias, Variable.constant(Tensor.zeros(x.data().device(), C)), vBias);
             Variable qkv = F.permute(F.reshape(F.linear(x, matQkv.weight, bias), B, L, 3, heads, headDim), 2, 0, 3, 1, 4);
             Variable logitScale = F.exp(F.clamp(scaleMul, Float.NEGATIVE_INFINITY, MAX_SCALE_MUL)); // (1, H, 1, 1)
             Variable q = F.reshape(F.slice(qkv, 0, 0, 1), B, heads, L, headDim);

@@ -1,5 +1,6 @@
 package dev.mvarj.mvar.model;
 
+import dev.mvarj.tensor.Device;
 import dev.mvarj.tensor.Tensor;
 
 /**
@@ -11,9 +12,10 @@ final class KvCache {
     private final Tensor keys, values;
     private int length;
 
-    KvCache(int batch, int heads, int maxLength, int headDim) {
-        keys = Tensor.zeros(batch, heads, maxLength, headDim);
-        values = Tensor.zeros(batch, heads, maxLength, headDim);
+    /** An empty cache on {@code device}, room for {@code maxLength} tokens. */
+    KvCache(int batch, int heads, int maxLength, int headDim, Device device) {
+        keys = Tensor.zeros(device, batch, heads, maxLength, headDim);
+        values = Tensor.zeros(device, batch, heads, maxLength, headDim);
     }
 
     /** Appends k, v (B, H, n, hd). */

@@ -88,7 +88,7 @@ public final class NextScaleTransformer extends Module {
                 l[i] = cfg.classes();
             }
         }
-        return Tensor.ofInts(l, l.length);
+        return Tensor.ofInts(l, l.length).to(labels.device());
     }
 
     /** cond = class_emb[label] (B, C). */
@@ -116,13 +116,13 @@ public final class NextScaleTransformer extends Module {
         }
         Variable tokens = parts.size() == 1 ? parts.get(0) : F.concat(1, parts.toArray(new Variable[0]));
         int[] levels = java.util.Arrays.copyOfRange(levelOf, b, e);
-        Variable lvl = levelEmbed.forward(Tensor.ofInts(levels, levels.length));   // (n, C)
+        Variable lvl = levelEmbed.forward(Tensor.ofInts(levels, levels.length).to(device()));   // (n, C)
         return F.add(F.add(tokens, F.slice(pos1LC, 1, b, e)), lvl);
     }
 
     /**
      * Logits of scales [from, to) under {@code pattern}: labels (B) I32 (already class-dropped), x the full
-     * teacher-forcing input (B, L − n[0], Cvae) -> (B, n, V).
+     * teacher-forcing input (B, L − n[0], Cvae) -> (B, n, V). Inputs live on the model's {@link #device()}.
      */
     public Variable forward(Tensor labels, Tensor x, int from, int to, AttentionPattern pattern) {
         AttentionPattern.Plan plan = pattern.plan(cfg, from, to);
@@ -160,7 +160,8 @@ public final class NextScaleTransformer extends Module {
         ScaleSchedule sch = cfg.schedule();
         int B = logits.size(0), n = logits.size(1), L = sch.length();
         Tensor t = targets.slice(1, sch.begin(from), sch.begin(to)).contiguous().reshape(B * n);
-        return F.crossEntropy(F.reshape(logits, B * n, cfg.vocab()), t, Tensor.full(1f / (B * L), B * n), labelSmoothing);
+        Tensor weight = Tensor.full(logits.data().device(), 1f / (B * L), B * n);
+        return F.crossEntropy(F.reshape(logits, B * n, cfg.vocab()), t, weight, labelSmoothing);
     }
 
     /** The per-position level indices (for metrics). */

@@ -13,6 +13,9 @@ import java.util.Arrays;
  * Class-conditional generation, coarse to fine (spec §2.9, §3(d)). VAR keeps a KV cache of every generated token;
  * MVAR runs each scale on its own tokens only and keeps none. Guidance follows the linear ramp
  * t = cfg · s/(S − 1), logits = (1 + t)·cond − t·uncond; for MVAR, cfg = 1 switches guidance off (no doubled batch).
+ *
+ * <p>The transformer runs on its own {@link NextScaleTransformer#device()}; the token draw and the quantizer's
+ * reconstruction run on the host (logits go down once per scale, the next scale's input goes up).
  */
 public final class Sampler {
 
@@ -39,16 +42,17 @@ public final class Sampler {
         int rows = guided ? 2 * B : B;
         int[] all = Arrays.copyOf(labels, rows);
         Arrays.fill(all, B, rows, cfg.classes());                         // the null class for the unconditional half
+        Device device = model.device();
         long start = System.nanoTime();
-        MemoryStats.resetPeak(Device.CPU);
+        MemoryStats.resetPeak(device);
         try (var ignored = GradMode.off()) {
-            Variable cond = model.condition(Tensor.ofInts(all, rows));
+            Variable cond = model.condition(Tensor.ofInts(all, rows).to(device));
             KvCache[] caches = null;
             long kvBytes = 0;
             if (pattern == AttentionPattern.VAR) {
                 caches = new KvCache[cfg.depth()];
                 for (int i = 0; i < caches.length; i++) {
-                    caches[i] = new KvCache(rows, cfg.heads(), sch.length(), cfg.headDim());
+                    caches[i] = new KvCache(rows, cfg.heads(), sch.length(), cfg.headDim(), device);
                     kvBytes += caches[i].bytes();
                 }
             }
@@ -66,14 +70,14 @@ public final class Sampler {
                 indices[s] = sampleTokens(logits, st.topK(), st.topP(), rng);            // (B, n)
                 quantizer.addScale(fhat, indices[s], s);
                 if (s + 1 < S) {
-                    Tensor next = quantizer.nextInput(fhat, s);                         // (B, n', Cvae)
+                    Tensor next = quantizer.nextInput(fhat, s).to(device);              // (B, n', Cvae)
                     if (guided) {
                         next = next.unsqueeze(0).expand(2, B, next.size(1), next.size(2)).reshape(rows, next.size(1), next.size(2));
                     }
                     tokens = model.embed(cond, next, s + 1, s + 2, true);
                 }
             }
-            return new Result(fhat, indices, kvBytes, MemoryStats.peakBytes(Device.CPU),
+            return new Result(fhat, indices, kvBytes, MemoryStats.peakBytes(device),
                     (System.nanoTime() - start) / 1e9);
         }
     }

@@ -1,5 +1,6 @@
 package dev.mvarj.mvar.train;
 
+import dev.mvarj.tensor.Device;
 import dev.mvarj.tensor.Tensor;
 
 /**
@@ -37,6 +38,11 @@ public record TokenSet(int n, int length, int inputLength, int codeDim, int[] la
 
     /** One batch: labels (B) I32, targets (B, L) I32, teacher-forcing input (B, L − n[0], Cvae). */
     public record Batch(Tensor labels, Tensor targets, Tensor inputs) {
+
+        /** The batch on {@code device} (itself when already there). */
+        public Batch to(Device device) {
+            return new Batch(labels.to(device), targets.to(device), inputs.to(device));
+        }
     }
 
     /** Rows {@code idx}, each from the flipped copy where {@code flip[i]}. */

@@ -38,6 +38,10 @@ import java.util.Map;
  * </ul>
  * Every token weighs 1/(B·L) in any group. Class dropout, AdamW (0.9, 0.95) with the no-decay list, warm-up from
  * 0.005·lr then lin0 to 0.1·lr, clipping at 2. Checkpoints hold everything needed to resume bit-exactly.
+ *
+ * <p>Training runs on one device: the parameters, gradients and optimiser state move there (a {@link ParameterStore}
+ * on it), each batch is uploaded once per step, and every op allocates next to its inputs. Data order, class dropout
+ * and drop-path masks are drawn on the host, so a run on an accelerator sees the same randomness as on the CPU.
  */
 public final class TransformerTrainer {
 
@@ -66,6 +70,7 @@ public final class TransformerTrainer {
     private final BatchSampler sampler;
     private final Rng labelRng;
     private final String tokenizer;
+    private final Device device;
     private int step;
 
     /**
@@ -73,12 +78,15 @@ public final class TransformerTrainer {
      */
     public TransformerTrainer(NextScaleTransformer model, Rng modelRng, TokenSet data, Options o, Path out,
                               PrintStream console) {
-        this(model, modelRng, data, o, out, console, null);
+        this(model, modelRng, data, o, out, console, null, Device.CPU);
     }
 
-    /** @param tokenizer the tokenizer checkpoint the tokens came from (recorded for sampling), or null */
+    /**
+     * @param tokenizer the tokenizer checkpoint the tokens came from (recorded for sampling), or null
+     * @param device    where to train: the model's parameters move there
+     */
     public TransformerTrainer(NextScaleTransformer model, Rng modelRng, TokenSet data, Options o, Path out,
-                              PrintStream console, String tokenizer) {
+                              PrintStream console, String tokenizer, Device device) {
         if (data.length() != model.cfg.schedule().length()) {
             throw new IllegalArgumentException("token set has sequences of " + data.length() + " tokens, the model's "
                     + "schedule " + model.cfg.schedule() + " has " + model.cfg.schedule().length());
@@ -89,7 +97,8 @@ public final class TransformerTrainer {
         this.o = o;
         this.out = out;
         this.console = console;
-        this.store = new ParameterStore(model, ParameterStore.varNoDecay(model), Device.CPU);
+        this.device = device;
+        this.store = new ParameterStore(model, ParameterStore.varNoDecay(model), device);
         this.optimizer = AdamW.var(store);
         this.schedule = new Schedule(Schedule.Kind.LIN0, o.lr(), (int) Math.round(o.warmupFraction() * o.steps()),
                 o.steps(), 0.005, 0.1, o.weightDecay(), o.weightDecay());
@@ -150,7 +159,7 @@ public final class TransformerTrainer {
         try (MetricsLog log = new MetricsLog(out.resolve("metrics.jsonl"), step == 0)) {
             while (step < Math.min(stopAt, o.steps())) {
                 BatchSampler.Draw d = sampler.next();
-                TokenSet.Batch b = data.batch(d.rows(), d.flip());
+                TokenSet.Batch b = data.batch(d.rows(), d.flip()).to(device);
                 Tensor labels = model.dropLabels(b.labels(), labelRng);
                 store.zeroGrad();
                 GraphMemory.resetPeak();
@@ -224,7 +233,7 @@ public final class TransformerTrainer {
         }
         model.eval();
         try (var g = GradMode.off()) {
-            TokenSet.Batch b = data.batch(rows, null);
+            TokenSet.Batch b = data.batch(rows, null).to(device);
             int[] targets = b.targets().toIntArray();
             List<int[]> groups = o.pattern() == AttentionPattern.VAR ? List.of(new int[]{0, S}) : allGroups();
             for (int[] grp : groups) {
