@@ -88,7 +88,7 @@ public final class OpenClBackend implements Backend, AutoCloseable {
         this.context = cl.createContext(info.id());
         this.queue = cl.createQueue(context, info.id());
         this.programs = new ProgramCache(cl, context, info.id());
-        this.pool = new BufferPool(cl, context);
+        this.pool = new BufferPool(cl, context, BufferPool.budgetFor(info));
         int maxWg = (int) Math.min(1024, Math.max(1, info.maxWorkGroupSize()));
         this.rowWg = Integer.highestOneBit(Math.min(maxWg, Integer.getInteger(ROW_WORK_GROUP_PROPERTY, 256)));
         this.ewLocal = Math.min(64, Integer.highestOneBit(maxWg));
@@ -117,6 +117,11 @@ public final class OpenClBackend implements Backend, AutoCloseable {
         return pool.stats();
     }
 
+    /** A separate pool on this device's context with its own budget (tests of the memory-pressure path). */
+    BufferPool newPool(long budget) {
+        return new BufferPool(cl, context, budget);
+    }
+
     /** Gives idle pooled buffers back to the driver. */
     public synchronized void trimPool() {
         pool.trim();
@@ -127,8 +132,9 @@ public final class OpenClBackend implements Backend, AutoCloseable {
         return programs.builds();
     }
 
-    /** Waits for every queued command. */
-    public synchronized void finish() {
+    /** Waits for every queued command (clFinish). */
+    @Override
+    public synchronized void synchronize() {
         cl.finish(queue);
     }
 

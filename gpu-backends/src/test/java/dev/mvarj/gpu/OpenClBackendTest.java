@@ -6,6 +6,7 @@ import dev.mvarj.tensor.Backends;
 import dev.mvarj.tensor.BinaryOp;
 import dev.mvarj.tensor.DType;
 import dev.mvarj.tensor.Device;
+import dev.mvarj.tensor.MemoryScope;
 import dev.mvarj.tensor.MemoryStats;
 import dev.mvarj.tensor.Tensor;
 import dev.mvarj.tensor.UnaryOp;
@@ -100,6 +101,45 @@ class OpenClBackendTest {
         assertThat(cl.poolStats().idleBytes()).isPositive();
         cl.trimPool();
         assertThat(cl.poolStats().idleBytes()).isZero();
+    }
+
+    @Test
+    void overBudgetThePoolCollectsDroppedStorageInsteadOfGrowing() {
+        OpenClBackend cl = OpenClTestSupport.backend();
+        int n = 256 * 1024;                                   // 1 MiB per storage, a budget of 4 MiB
+        BufferPool pool = cl.newPool(4L << 20);
+        for (int i = 0; i < 40; i++) {
+            new OpenClStorage(cl, pool, DType.F32, n, GPU);   // dropped at once, never released
+        }
+        BufferPool.Stats st = pool.stats();
+        assertThat(st.peakDeviceBytes()).as("the pool stays within its budget").isLessThanOrEqualTo(4L << 20);
+        assertThat(st.collections()).as("it asked the GC for the dropped buffers").isPositive();
+        assertThat(st.reused()).as("and reused them").isGreaterThanOrEqualTo(36);
+        pool.trim();
+    }
+
+    @Test
+    void aClosedMemoryScopeReleasesItsBuffersAndKeepsWhatItHandsOn() {
+        OpenClBackend cl = OpenClTestSupport.backend();
+        Tensor a, dropped, kept;
+        long reusedBefore = cl.poolStats().reused();
+        try (MemoryScope scope = MemoryScope.open()) {
+            a = Tensor.full(GPU, 2f, 1000);
+            dropped = a.mul(3f);                              // and the scalar 3 on the device
+            kept = scope.keep(a.add(dropped));
+            assertThat(scope.size()).isEqualTo(3);
+        }
+        assertThat(a.storage().isReleased()).isTrue();
+        assertThat(dropped.storage().isReleased()).isTrue();
+        assertThat(kept.storage().isReleased()).isFalse();
+        assertThat(kept.toFloatArray()).containsOnly(8f);
+        assertThatThrownBy(dropped::toFloatArray).isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("released");
+        Tensor next = Tensor.zeros(GPU, DType.F32, 1000);
+        assertThat(cl.poolStats().reused()).as("a released buffer serves the next allocation at once")
+                .isGreaterThan(reusedBefore);
+        kept.storage().release();
+        next.storage().release();
     }
 
     @Test

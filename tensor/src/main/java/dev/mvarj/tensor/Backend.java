@@ -17,6 +17,13 @@ public interface Backend {
 
     Device device();
 
+    /**
+     * Waits until every kernel queued so far has finished (a device runs asynchronously; CPU kernels return when
+     * done, so this is a no-op there). Reading a tensor back synchronises implicitly; benchmarks call this.
+     */
+    default void synchronize() {
+    }
+
     /** A zero-filled storage of {@code length} elements on this device. */
     Storage allocate(DType dtype, int length);
 

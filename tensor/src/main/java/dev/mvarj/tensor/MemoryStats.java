@@ -17,6 +17,8 @@ public final class MemoryStats {
     private MemoryStats() {
     }
 
+    private static final ConcurrentHashMap<Device, Counter> SCOPED = new ConcurrentHashMap<>();
+
     private static final class Counter {
         final AtomicLong live = new AtomicLong();
         final AtomicLong peak = new AtomicLong();
@@ -31,12 +33,44 @@ public final class MemoryStats {
         return COUNTERS.computeIfAbsent(device, d -> new Counter());
     }
 
+    private static Counter scoped(Device device) {
+        return SCOPED.computeIfAbsent(device, d -> new Counter());
+    }
+
     static void allocated(Device device, long bytes) {
         counter(device).add(bytes);
     }
 
     static void released(Device device, long bytes) {
         counter(device).live.addAndGet(-bytes);
+    }
+
+    static void scopedAllocated(Device device, long bytes) {
+        scoped(device).add(bytes);
+    }
+
+    static void scopedReleased(Device device, long bytes) {
+        scoped(device).live.addAndGet(-bytes);
+    }
+
+    /**
+     * Bytes of storage allocated inside a {@link MemoryScope} and not yet released. Work that runs wholly in scopes
+     * (a sampling pass, a training step) releases its storage deterministically, so this counter — unlike
+     * {@link #liveBytes}, which also holds garbage the collector has not reached yet — is exact for it.
+     */
+    public static long scopedLiveBytes(Device device) {
+        return scoped(device).live.get();
+    }
+
+    /** The highest {@link #scopedLiveBytes} since the last {@link #resetScopedPeak}. */
+    public static long scopedPeakBytes(Device device) {
+        return scoped(device).peak.get();
+    }
+
+    /** Starts a new window for {@link #scopedPeakBytes} at the current scoped live size. */
+    public static void resetScopedPeak(Device device) {
+        Counter c = scoped(device);
+        c.peak.set(c.live.get());
     }
 
     /** Bytes of storage currently allocated on the device. */

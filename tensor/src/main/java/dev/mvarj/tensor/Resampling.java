@@ -54,9 +54,10 @@ public final class Resampling {
         }
         if (!device.isCpu()) {
             Tensor host = cached(mode, n, o, transposed, Device.CPU);     // outside: no recursive map update
-            return CACHE.computeIfAbsent(new Key(mode, n, o, transposed, device), k -> host.to(device));
+            return CACHE.computeIfAbsent(new Key(mode, n, o, transposed, device),
+                    k -> MemoryScope.untracked(() -> host.to(device)));
         }
-        return CACHE.computeIfAbsent(new Key(mode, n, o, transposed, device), k -> {
+        return CACHE.computeIfAbsent(new Key(mode, n, o, transposed, device), k -> MemoryScope.untracked(() -> {
             double[][] m = weights(mode, n, o);
             float[] v = new float[o * n];
             for (int i = 0; i < o; i++) {
@@ -65,7 +66,7 @@ public final class Resampling {
                 }
             }
             return transposed ? Tensor.of(v, n, o) : Tensor.of(v, o, n);
-        });
+        }));
     }
 
     /** The weights in double: (o, n). */

@@ -7,7 +7,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * A flat, device-resident buffer of {@code length} elements of one {@link DType}; tensors are views into it.
  *
  * <p>Its bytes are counted in {@link MemoryStats} from allocation until {@link #release()} (or, as a backstop, until
- * the garbage collector finds it unreachable). Backends subclass it with their own buffer type.
+ * the garbage collector finds it unreachable). A {@link MemoryScope} open on the allocating thread releases it when
+ * the scope closes. Backends subclass it with their own buffer type.
  */
 public abstract class Storage {
 
@@ -19,11 +20,14 @@ public abstract class Storage {
     private final Release release;
 
     /** Subtracts the storage's bytes exactly once, whether released explicitly or by the cleaner. */
-    private record Release(Device device, long bytes, AtomicBoolean done) implements Runnable {
+    private record Release(Device device, long bytes, AtomicBoolean done, AtomicBoolean scoped) implements Runnable {
         @Override
         public void run() {
             if (done.compareAndSet(false, true)) {
                 MemoryStats.released(device, bytes);
+                if (scoped.get()) {
+                    MemoryStats.scopedReleased(device, bytes);
+                }
             }
         }
     }
@@ -36,9 +40,10 @@ public abstract class Storage {
         this.length = length;
         this.device = device;
         long bytes = (long) length * dtype.bytes();
-        this.release = new Release(device, bytes, new AtomicBoolean());
+        this.release = new Release(device, bytes, new AtomicBoolean(), new AtomicBoolean());
         MemoryStats.allocated(device, bytes);
         CLEANER.register(this, release);
+        MemoryScope.track(this);
     }
 
     public DType dtype() {
@@ -58,9 +63,24 @@ public abstract class Storage {
         return (long) length * dtype.bytes();
     }
 
+    /** Called once by the {@link MemoryScope} that owns this storage: its bytes count as scoped too. */
+    final void markScoped() {
+        if (release.scoped.compareAndSet(false, true)) {
+            MemoryStats.scopedAllocated(device, release.bytes());
+        }
+    }
+
     /** True once {@link #release()} ran. */
     public boolean isReleased() {
         return release.done.get();
+    }
+
+    /** Throws when the storage was released: backends call it before touching the buffer. */
+    protected final void checkLive() {
+        if (release.done.get()) {
+            throw new IllegalStateException(dtype + " storage of " + length + " elements on " + device
+                    + " was already released (by MemoryScope.close or release()); keep it in its scope");
+        }
     }
 
     /**

@@ -123,14 +123,15 @@ public final class DemoCommand implements Callable<Integer> {
                 ## Samples (cfg 1.5, top-p 0.95; one row per class)
                 ![samples](samples.png)
 
-                Sampling: %.1f ms/image; KV cache %.2f MiB at batch %d; attention query-key pairs per image %,d
-                (VAR would compute %,d).
+                Sampling: %.1f ms/image; KV cache %.2f MiB and peak sampling memory %.2f MiB (weights excluded) at
+                batch %d; attention query-key pairs per image %,d (VAR would compute %,d).
                 """, fashion ? "Fashion-MNIST" : "built-in shapes", seconds / 60, Runtime.getRuntime().availableProcessors(),
                 tr.evaluation().summary(), pattern, cfg.depth(), cfg.width(), cfg.heads(), cfg.schedule(),
                 cfg.schedule().length(), cfg.vocab(), t.model().parameterCount(), ts.steps(), ts.finalLoss(),
                 ts.secondsPerStep(), ts.peakGraphBytes() / 1048576.0, ts.peakGraphBytesByGroup(),
                 TrainCommand.fmt(ts.scaleCe()), TrainCommand.fmt(ts.scaleAcc()), model, 1e3 * s.seconds() / s.labels().length,
-                s.kvCacheBytes() / 1048576.0, s.batch(), pattern.attentionPairs(cfg), AttentionPattern.VAR.attentionPairs(cfg));
+                s.kvCacheBytes() / 1048576.0, s.peakBytes() / 1048576.0, s.batch(), pattern.attentionPairs(cfg),
+                AttentionPattern.VAR.attentionPairs(cfg));
         Files.writeString(out.resolve("report.md"), md);
     }
 }

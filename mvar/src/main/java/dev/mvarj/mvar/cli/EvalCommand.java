@@ -43,9 +43,11 @@ public final class EvalCommand implements Callable<Integer> {
                 sampling.batch, sampling.settings());
         Evaluator.Report r = ev.evaluate(s.images(), s.labels());
         System.out.println(pattern + ": " + r.summary());
-        System.out.printf(Locale.ROOT, "attention query-key pairs per image %,d; KV cache %.2f MiB at batch %d;"
-                        + " sampling %.1f ms/image%n", pattern.attentionPairs(m.trained().model().cfg),
-                s.kvCacheBytes() / 1048576.0, sampling.batch, 1e3 * s.seconds() / s.labels().length);
+        System.out.printf(Locale.ROOT, "attention query-key pairs per image %,d; at batch %d: KV cache %.2f MiB,"
+                        + " peak sampling memory %.2f MiB (weights excluded, %.2f MiB); sampling %.1f ms/image%n",
+                pattern.attentionPairs(m.trained().model().cfg), sampling.batch, s.kvCacheBytes() / 1048576.0,
+                s.peakBytes() / 1048576.0, 4.0 * m.trained().model().parameterCount() / 1048576.0,
+                1e3 * s.seconds() / s.labels().length);
         return 0;
     }
 }

@@ -19,7 +19,7 @@ import java.util.Locale;
 final class Generation {
 
     /** Generated images (N, C, H, W) in [−1, 1], their requested labels, and the sampler's figures. */
-    record Samples(Tensor images, int[] labels, long kvCacheBytes, long peakLiveBytes, double seconds, int batch) {
+    record Samples(Tensor images, int[] labels, long kvCacheBytes, long peakBytes, double seconds, int batch) {
     }
 
     private Generation() {
@@ -43,7 +43,7 @@ final class Generation {
             float[] img = vae.decodeFhat(r.fhat()).toFloatArray();
             System.arraycopy(img, 0, pixels, start * per, img.length);
             kv = Math.max(kv, r.kvCacheBytes());
-            peak = Math.max(peak, r.peakLiveBytes());
+            peak = Math.max(peak, r.peakBytes());
             seconds += r.seconds();
         }
         int c = vae.config.imageChannels(), s = vae.config.imageSize();

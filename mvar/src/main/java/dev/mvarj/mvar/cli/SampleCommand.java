@@ -33,9 +33,10 @@ public final class SampleCommand implements Callable<Integer> {
         Generation.Samples s = Generation.generate(m.trained().model(), m.tokenizer(), pattern, perClass,
                 sampling.batch, sampling.settings());
         Generation.write(s, perClass, grid, out);
-        System.out.printf(Locale.ROOT, "%s: %d samples in %.2f s (%.1f ms/image), KV cache %.2f MiB at batch %d;"
-                        + " grid %s%s%n", pattern, s.labels().length, s.seconds(), 1e3 * s.seconds() / s.labels().length,
-                s.kvCacheBytes() / 1048576.0, sampling.batch, grid, out == null ? "" : ", images under " + out);
+        System.out.printf(Locale.ROOT, "%s: %d samples in %.2f s (%.1f ms/image); at batch %d: KV cache %.2f MiB,"
+                        + " peak sampling memory %.2f MiB (weights excluded); grid %s%s%n", pattern, s.labels().length,
+                s.seconds(), 1e3 * s.seconds() / s.labels().length, sampling.batch, s.kvCacheBytes() / 1048576.0,
+                s.peakBytes() / 1048576.0, grid, out == null ? "" : ", images under " + out);
         return 0;
     }
 }

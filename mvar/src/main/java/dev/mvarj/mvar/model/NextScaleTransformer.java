@@ -1,12 +1,14 @@
 package dev.mvarj.mvar.model;
 
 import dev.mvarj.autograd.F;
+import dev.mvarj.autograd.GradMode;
 import dev.mvarj.autograd.Variable;
 import dev.mvarj.nn.Embedding;
 import dev.mvarj.nn.Init;
 import dev.mvarj.nn.Linear;
 import dev.mvarj.nn.Module;
 import dev.mvarj.nn.ModuleList;
+import dev.mvarj.tensor.MemoryScope;
 import dev.mvarj.tensor.Tensor;
 import dev.mvarj.tensor.random.Rng;
 
@@ -140,12 +142,22 @@ public final class NextScaleTransformer extends Module {
      * to itself, densely below the refine step and by neighbourhood from it on.
      */
     Variable forwardScale(Variable tokens, Variable cond, int s, KvCache[] caches) {
+        if (GradMode.isEnabled()) {
+            throw new IllegalStateException("forwardScale is inference only: run it under GradMode.off()");
+        }
         Variable h = tokens;
         AttentionPattern.Plan plan = caches == null ? AttentionPattern.MVAR.plan(cfg, s, s + 1) : null;
         for (int i = 0; i < blocks.size(); i++) {
             Blocks.AdaLnBlock b = blocks.get(i);
             KvCache cache = caches == null ? null : caches[i];
-            h = b.forward(h, cond, t -> cache != null ? b.attn.forwardCached(t, cache) : b.attn.forward(t, plan));
+            Variable in = h;
+            try (MemoryScope block = MemoryScope.open()) {     // the block's temporaries die with it
+                h = b.forward(in, cond, t -> cache != null ? b.attn.forwardCached(t, cache) : b.attn.forward(t, plan));
+                block.keep(h.data());
+            }
+            if (in != tokens) {
+                in.data().storage().release();                  // the previous block's output is spent
+            }
         }
         return head.forward(headNorm.forward(h, cond));
     }

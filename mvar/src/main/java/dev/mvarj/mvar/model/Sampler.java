@@ -3,6 +3,7 @@ package dev.mvarj.mvar.model;
 import dev.mvarj.autograd.GradMode;
 import dev.mvarj.autograd.Variable;
 import dev.mvarj.tensor.Device;
+import dev.mvarj.tensor.MemoryScope;
 import dev.mvarj.tensor.MemoryStats;
 import dev.mvarj.tensor.Tensor;
 import dev.mvarj.tensor.random.Rng;
@@ -15,7 +16,9 @@ import java.util.Arrays;
  * t = cfg · s/(S − 1), logits = (1 + t)·cond − t·uncond; for MVAR, cfg = 1 switches guidance off (no doubled batch).
  *
  * <p>The transformer runs on its own {@link NextScaleTransformer#device()}; the token draw and the quantizer's
- * reconstruction run on the host (logits go down once per scale, the next scale's input goes up).
+ * reconstruction run on the host (logits go down once per scale, the next scale's input goes up). The pass runs in
+ * {@link MemoryScope}s — one for the call, one per scale, one per block — so every temporary is released as soon as
+ * its block or scale is done, and the reported peak is exact.
  */
 public final class Sampler {
 
@@ -26,8 +29,12 @@ public final class Sampler {
     /**
      * The result: the reconstruction fhat (B, Cvae, h, w) to decode, the sampled index maps (B, n[s]) per scale,
      * and the efficiency figures of the run.
+     *
+     * @param peakBytes the most bytes the pass held at once on the model's device, weights excluded (KV cache,
+     *                  tokens, one block's temporaries, logits; on the CPU also the quantizer's): exact, because
+     *                  the pass runs in {@link MemoryScope}s that release every temporary deterministically
      */
-    public record Result(Tensor fhat, Tensor[] indices, long kvCacheBytes, long peakLiveBytes, double seconds) {
+    public record Result(Tensor fhat, Tensor[] indices, long kvCacheBytes, long peakBytes, double seconds) {
     }
 
     private Sampler() {
@@ -44,11 +51,14 @@ public final class Sampler {
         Arrays.fill(all, B, rows, cfg.classes());                         // the null class for the unconditional half
         Device device = model.device();
         long start = System.nanoTime();
-        MemoryStats.resetPeak(device);
-        try (var ignored = GradMode.off()) {
+        MemoryStats.resetScopedPeak(device);
+        long base = MemoryStats.scopedLiveBytes(device);
+        Tensor fhat = Tensor.zeros(B, quantizer.codeDim(), side, side);
+        Tensor[] indices = new Tensor[S];
+        long kvBytes = 0;
+        try (var ignored = GradMode.off(); MemoryScope pass = MemoryScope.open()) {
             Variable cond = model.condition(Tensor.ofInts(all, rows).to(device));
             KvCache[] caches = null;
-            long kvBytes = 0;
             if (pattern == AttentionPattern.VAR) {
                 caches = new KvCache[cfg.depth()];
                 for (int i = 0; i < caches.length; i++) {
@@ -56,30 +66,34 @@ public final class Sampler {
                     kvBytes += caches[i].bytes();
                 }
             }
-            Tensor fhat = Tensor.zeros(B, quantizer.codeDim(), side, side);
-            Tensor[] indices = new Tensor[S];
             Rng rng = new Rng(st.seed());
             Variable tokens = model.embed(cond, null, 0, 1, true);
             for (int s = 0; s < S; s++) {
-                Tensor logits = model.forwardScale(tokens, cond, s, caches).data();   // (rows, n, V)
-                if (guided) {
-                    float t = S == 1 ? st.cfg() : st.cfg() * s / (S - 1);
-                    Tensor c = logits.slice(0, 0, B), u = logits.slice(0, B, rows);
-                    logits = c.mul(1 + t).sub(u.mul(t));
-                }
-                indices[s] = sampleTokens(logits, st.topK(), st.topP(), rng);            // (B, n)
-                quantizer.addScale(fhat, indices[s], s);
-                if (s + 1 < S) {
-                    Tensor next = quantizer.nextInput(fhat, s).to(device);              // (B, n', Cvae)
+                Variable next = null;
+                try (MemoryScope scale = MemoryScope.open()) {
+                    Tensor logits = model.forwardScale(tokens, cond, s, caches).data();   // (rows, n, V)
                     if (guided) {
-                        next = next.unsqueeze(0).expand(2, B, next.size(1), next.size(2)).reshape(rows, next.size(1), next.size(2));
+                        float t = S == 1 ? st.cfg() : st.cfg() * s / (S - 1);
+                        Tensor c = logits.slice(0, 0, B), u = logits.slice(0, B, rows);
+                        logits = c.mul(1 + t).sub(u.mul(t));
                     }
-                    tokens = model.embed(cond, next, s + 1, s + 2, true);
+                    indices[s] = pass.keep(scale.keep(sampleTokens(logits, st.topK(), st.topP(), rng)));  // (B, n)
+                    quantizer.addScale(fhat, indices[s], s);
+                    if (s + 1 < S) {
+                        Tensor x = quantizer.nextInput(fhat, s).to(device);             // (B, n', Cvae)
+                        if (guided) {
+                            x = x.unsqueeze(0).expand(2, B, x.size(1), x.size(2)).reshape(rows, x.size(1), x.size(2));
+                        }
+                        next = model.embed(cond, x, s + 1, s + 2, true);
+                        scale.keep(next.data());
+                    }
                 }
+                tokens.data().storage().release();                 // this scale's input is spent
+                tokens = next;
             }
-            return new Result(fhat, indices, kvBytes, MemoryStats.peakBytes(device),
-                    (System.nanoTime() - start) / 1e9);
         }
+        return new Result(fhat, indices, kvBytes, MemoryStats.scopedPeakBytes(device) - base,
+                (System.nanoTime() - start) / 1e9);
     }
 
     /**

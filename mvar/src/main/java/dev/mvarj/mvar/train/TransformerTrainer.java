@@ -14,6 +14,8 @@ import dev.mvarj.nn.Checkpoint;
 import dev.mvarj.nn.ParameterStore;
 import dev.mvarj.nn.Schedule;
 import dev.mvarj.tensor.Device;
+import dev.mvarj.tensor.MemoryScope;
+import dev.mvarj.tensor.MemoryStats;
 import dev.mvarj.tensor.Tensor;
 import dev.mvarj.tensor.random.Rng;
 
@@ -55,7 +57,8 @@ public final class TransformerTrainer {
 
     /** What a finished run reports. */
     public record Summary(int steps, double finalLoss, double secondsPerStep, long peakGraphBytes,
-                          Map<String, Long> peakGraphBytesByGroup, double[] scaleCe, double[] scaleAcc) {
+                          Map<String, Long> peakGraphBytesByGroup, double[] scaleCe, double[] scaleAcc,
+                          long peakStepBytes) {
     }
 
     private final NextScaleTransformer model;
@@ -152,36 +155,20 @@ public final class TransformerTrainer {
         model.train();
         Progress progress = new Progress(o.pattern().name().toLowerCase(), o.steps(), o.logEvery(), console);
         Map<String, Long> peaks = new HashMap<>();
-        long peakAll = 0;
+        long peakAll = 0, peakStep = 0;
         double lastLoss = Double.NaN;
         long start = System.nanoTime();
         int first = step;
         try (MetricsLog log = new MetricsLog(out.resolve("metrics.jsonl"), step == 0)) {
             while (step < Math.min(stopAt, o.steps())) {
-                BatchSampler.Draw d = sampler.next();
-                TokenSet.Batch b = data.batch(d.rows(), d.flip()).to(device);
-                Tensor labels = model.dropLabels(b.labels(), labelRng);
-                store.zeroGrad();
-                GraphMemory.resetPeak();
-                Variable loss = null;
-                List<int[]> groups = groups(step);
-                for (int[] g : groups) {
-                    Variable logits = model.forward(labels, b.inputs(), g[0], g[1], o.pattern());
-                    Variable l = model.loss(logits, b.targets(), g[0], g[1], o.labelSmoothing());
-                    loss = loss == null ? l : F.add(loss, l);
-                }
-                long graphPeak = GraphMemory.peakBytes();
-                loss.backward();
-                float lr = (float) schedule.lr(step), wd = (float) schedule.weightDecay(step);
-                double gnorm = optimizer.step(lr, wd, o.clip());
-                step++;
-                lastLoss = loss.data().item();
-                String key = groupName(groups);
-                peaks.merge(key, graphPeak, Math::max);
-                peakAll = Math.max(peakAll, graphPeak);
-                progress.update(step, o.batch(), "loss", lastLoss, "group", key, "lr", (double) lr);
-                log.log("step", step, "loss", lastLoss, "group", key, "lr", lr, "grad_norm", gnorm,
-                        "graph_bytes", graphPeak);
+                StepResult r = step();
+                lastLoss = r.loss();
+                peaks.merge(r.group(), r.graphBytes(), Math::max);
+                peakAll = Math.max(peakAll, r.graphBytes());
+                peakStep = Math.max(peakStep, r.peakBytes());
+                progress.update(step, o.batch(), "loss", lastLoss, "group", r.group(), "lr", (double) r.lr());
+                log.log("step", step, "loss", lastLoss, "group", r.group(), "lr", r.lr(), "grad_norm", r.gradNorm(),
+                        "graph_bytes", r.graphBytes(), "step_peak_bytes", r.peakBytes());
                 if (o.checkpointEvery() > 0 && step % o.checkpointEvery() == 0 && step < o.steps()) {
                     saveCheckpoint();
                 }
@@ -193,7 +180,47 @@ public final class TransformerTrainer {
         double[][] perScale = evaluate(Math.min(256, data.n()));
         int done = step - first;
         return new Summary(step, lastLoss, done == 0 ? 0 : (System.nanoTime() - start) / 1e9 / done, peakAll, peaks,
-                perScale[0], perScale[1]);
+                perScale[0], perScale[1], peakStep);
+    }
+
+    /**
+     * What one optimiser step did: its loss, the group(s) trained, lr, gradient norm, the activation bytes the
+     * graph held for backward, and the most bytes the step held at once on its device (activations, gradients,
+     * temporaries; parameters and optimiser state excluded — exact, the step runs in a {@link MemoryScope}).
+     */
+    public record StepResult(double loss, String group, float lr, double gradNorm, long graphBytes, long peakBytes) {
+    }
+
+    /**
+     * One optimiser step on the next batch (the unit {@code train} repeats; benchmarks time it): draw the batch,
+     * drop labels, forward the step's groups, backward, clip and AdamW. Everything the step allocates is released
+     * when it returns; it reads the loss back, so the device has finished by then.
+     */
+    public StepResult step() {
+        MemoryStats.resetScopedPeak(device);
+        long base = MemoryStats.scopedLiveBytes(device);
+        try (MemoryScope ignored = MemoryScope.open()) {
+            BatchSampler.Draw d = sampler.next();
+            TokenSet.Batch b = data.batch(d.rows(), d.flip()).to(device);
+            Tensor labels = model.dropLabels(b.labels(), labelRng);
+            store.zeroGrad();
+            GraphMemory.resetPeak();
+            Variable loss = null;
+            List<int[]> groups = groups(step);
+            for (int[] g : groups) {
+                Variable logits = model.forward(labels, b.inputs(), g[0], g[1], o.pattern());
+                Variable l = model.loss(logits, b.targets(), g[0], g[1], o.labelSmoothing());
+                loss = loss == null ? l : F.add(loss, l);
+            }
+            long graphPeak = GraphMemory.peakBytes();
+            loss.backward();
+            float lr = (float) schedule.lr(step), wd = (float) schedule.weightDecay(step);
+            double gnorm = optimizer.step(lr, wd, o.clip());
+            step++;
+            double value = loss.data().item();
+            return new StepResult(value, groupName(groups), lr, gnorm, graphPeak,
+                    MemoryStats.scopedPeakBytes(device) - base);
+        }
     }
 
     private static String groupName(List<int[]> groups) {
@@ -237,7 +264,10 @@ public final class TransformerTrainer {
             int[] targets = b.targets().toIntArray();
             List<int[]> groups = o.pattern() == AttentionPattern.VAR ? List.of(new int[]{0, S}) : allGroups();
             for (int[] grp : groups) {
-                float[] lg = model.forward(b.labels(), b.inputs(), grp[0], grp[1], o.pattern()).data().toFloatArray();
+                float[] lg;
+                try (MemoryScope ignored = MemoryScope.open()) {
+                    lg = model.forward(b.labels(), b.inputs(), grp[0], grp[1], o.pattern()).data().toFloatArray();
+                }
                 int len = sch.tokens(grp[0], grp[1]);
                 for (int i = 0; i < n; i++) {
                     for (int p = 0; p < len; p++) {

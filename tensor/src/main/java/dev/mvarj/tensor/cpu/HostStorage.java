@@ -18,6 +18,7 @@ public final class HostStorage extends Storage {
 
     /** The backing array of an F32 storage. */
     public float[] floats() {
+        checkLive();
         if (floats == null) {
             throw new IllegalStateException("storage holds " + dtype() + ", not F32");
         }
@@ -26,6 +27,7 @@ public final class HostStorage extends Storage {
 
     /** The backing array of an I32 storage. */
     public int[] ints() {
+        checkLive();
         if (ints == null) {
             throw new IllegalStateException("storage holds " + dtype() + ", not I32");
         }

@@ -1,0 +1,105 @@
+package dev.mvarj.tensor;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Supplier;
+
+/**
+ * Deterministic lifetimes for the storage a piece of work allocates (design §4): every {@link Storage} created on
+ * this thread while a scope is open belongs to it, and {@link #close()} releases all of them except those handed
+ * on with {@link #keep}. A training step and each block of a sampling pass run in one, so device buffers go back
+ * to the pool at once instead of when the garbage collector notices, and {@link MemoryStats}' live and peak bytes
+ * are exact rather than GC-lagged.
+ *
+ * <pre>{@code
+ * try (MemoryScope scope = MemoryScope.open()) {
+ *     Tensor h = block(x);        // temporaries and h belong to the scope
+ *     return scope.keep(h);       // h survives (into the enclosing scope, if any); the rest is released
+ * }
+ * }</pre>
+ *
+ * Scopes nest per thread. Using a released storage is an error ({@code IllegalStateException}) on every backend,
+ * so a forgotten {@code keep} fails loudly. Caches that outlive any scope (resampling matrices) allocate inside
+ * {@link #untracked}.
+ */
+public final class MemoryScope implements AutoCloseable {
+
+    private static final ThreadLocal<MemoryScope> CURRENT = new ThreadLocal<>();
+
+    private final MemoryScope parent;
+    private final Thread owner;
+    private final List<Storage> owned = new ArrayList<>();
+    private boolean closed;
+
+    private MemoryScope(MemoryScope parent) {
+        this.parent = parent;
+        this.owner = Thread.currentThread();
+    }
+
+    /** Opens a scope on this thread, nested in the current one if any. */
+    public static MemoryScope open() {
+        MemoryScope s = new MemoryScope(CURRENT.get());
+        CURRENT.set(s);
+        return s;
+    }
+
+    /** Called by every new {@link Storage}. */
+    static void track(Storage s) {
+        MemoryScope scope = CURRENT.get();
+        if (scope != null) {
+            scope.owned.add(s);
+            s.markScoped();
+        }
+    }
+
+    /** Runs {@code work} with no scope: what it allocates lives until the garbage collector takes it (caches). */
+    public static <T> T untracked(Supplier<T> work) {
+        MemoryScope saved = CURRENT.get();
+        CURRENT.remove();
+        try {
+            return work.get();
+        } finally {
+            CURRENT.set(saved);
+        }
+    }
+
+    /**
+     * Hands {@code t}'s storage over to the enclosing scope (or to no scope, leaving it to the GC) so that
+     * {@link #close()} does not release it. Returns {@code t}.
+     */
+    public Tensor keep(Tensor t) {
+        Storage s = t.storage();
+        for (int i = owned.size() - 1; i >= 0; i--) {
+            if (owned.get(i) == s) {
+                owned.remove(i);
+                if (parent != null) {
+                    parent.owned.add(s);
+                }
+                break;
+            }
+        }
+        return t;
+    }
+
+    /** Number of storages the scope would release now. */
+    public int size() {
+        return owned.size();
+    }
+
+    /** Releases every storage allocated in the scope and not kept; reopens the enclosing scope. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        if (Thread.currentThread() != owner || CURRENT.get() != this) {
+            throw new IllegalStateException("MemoryScope closed out of order or on another thread");
+        }
+        closed = true;
+        CURRENT.set(parent);
+        for (Storage s : owned) {
+            s.release();
+        }
+        owned.clear();
+    }
+}
