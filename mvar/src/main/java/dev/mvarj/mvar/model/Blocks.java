@@ -1,20 +1,45 @@
 package dev.mvarj.mvar.model;
 
 import dev.mvarj.autograd.F;
+import dev.mvarj.autograd.GradMode;
 import dev.mvarj.autograd.Variable;
 import dev.mvarj.nn.DropPath;
 import dev.mvarj.nn.Linear;
 import dev.mvarj.nn.Module;
 import dev.mvarj.tensor.AttentionMask;
+import dev.mvarj.tensor.MemoryScope;
 import dev.mvarj.tensor.Tensor;
 import dev.mvarj.tensor.random.Rng;
 
+import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
 
 /** The transformer's building blocks, in the order spec §2 introduces them; names follow VAR's state dict. */
 public final class Blocks {
 
     private Blocks() {
+    }
+
+    /**
+     * Runs a sub-step of a block; during inference (no graph) its temporaries are released as soon as it returns,
+     * keeping only its results, as a reference-counted runtime would (design §4). While training it is a plain
+     * call: the graph needs the temporaries for backward.
+     */
+    static Variable[] inferenceScoped(Supplier<Variable[]> step) {
+        if (GradMode.isEnabled()) {
+            return step.get();
+        }
+        try (MemoryScope scope = MemoryScope.open()) {
+            Variable[] out = step.get();
+            for (Variable v : out) {
+                scope.keep(v.data());
+            }
+            return out;
+        }
+    }
+
+    static Variable inferenceScoped1(Supplier<Variable> step) {
+        return inferenceScoped(() -> new Variable[]{step.get()})[0];
     }
 
     /** LayerNorm without affine parameters, eps 1e-6 (VAR's {@code ln_wo_grad}). */
@@ -56,7 +81,7 @@ public final class Blocks {
 
         /** x (B, L, C) -> (B, L, C), attending as {@code plan} says. */
         public Variable forward(Variable x, AttentionPattern.Plan plan) {
-            Variable[] qkv = qkv(x);
+            Variable[] qkv = inferenceScoped(() -> qkv(x));
             Variable o = plan.neighbourhood()
                     ? F.neighborhoodAttention(qkv[0], qkv[1], qkv[2], plan.grid(), plan.kernel(), 1f)
                     : F.attention(qkv[0], qkv[1], qkv[2], plan.mask(), 1f);          // (B, H, L, hd)
@@ -65,7 +90,7 @@ public final class Blocks {
 
         /** Inference with a KV cache (VAR): the new keys/values are appended, queries see every cached token. */
         Variable forwardCached(Variable x, KvCache cache) {
-            Variable[] qkv = qkv(x);
+            Variable[] qkv = inferenceScoped(() -> qkv(x));
             cache.append(qkv[1].data(), qkv[2].data());
             return project(F.attention(qkv[0], Variable.constant(cache.keys()), Variable.constant(cache.values()),
                     AttentionMask.none(), 1f));
@@ -144,8 +169,10 @@ public final class Blocks {
             Variable mod = adaLin.forward(cond);                                   // (B, 6C)
             Variable g1 = chunk(mod, 0, C), g2 = chunk(mod, 1, C), s1 = chunk(mod, 2, C), s2 = chunk(mod, 3, C);
             Variable b1 = chunk(mod, 4, C), b2 = chunk(mod, 5, C);
-            x = F.add(x, dropPath.forward(F.mul(attention.apply(modulate(ln(x), s1, b1)), g1)));
-            return F.add(x, dropPath.forward(F.mul(ffn.forward(modulate(ln(x), s2, b2)), g2)));
+            Variable in = x;
+            x = F.add(x, inferenceScoped1(() -> dropPath.forward(F.mul(attention.apply(modulate(ln(in), s1, b1)), g1))));
+            Variable mid = x;
+            return F.add(x, inferenceScoped1(() -> dropPath.forward(F.mul(ffn.forward(modulate(ln(mid), s2, b2)), g2))));
         }
     }
 

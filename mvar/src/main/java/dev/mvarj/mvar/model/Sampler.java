@@ -2,6 +2,7 @@ package dev.mvarj.mvar.model;
 
 import dev.mvarj.autograd.GradMode;
 import dev.mvarj.autograd.Variable;
+import dev.mvarj.tensor.BinaryOp;
 import dev.mvarj.tensor.Device;
 import dev.mvarj.tensor.MemoryScope;
 import dev.mvarj.tensor.MemoryStats;
@@ -72,10 +73,13 @@ public final class Sampler {
                 Variable next = null;
                 try (MemoryScope scale = MemoryScope.open()) {
                     Tensor logits = model.forwardScale(tokens, cond, s, caches).data();   // (rows, n, V)
-                    if (guided) {
+                    if (guided) {                                    // in place: the logits are spent after this
                         float t = S == 1 ? st.cfg() : st.cfg() * s / (S - 1);
                         Tensor c = logits.slice(0, 0, B), u = logits.slice(0, B, rows);
-                        logits = c.mul(1 + t).sub(u.mul(t));
+                        c.backend().binary(BinaryOp.MUL, c, c, Tensor.scalar(device, 1 + t).expand(c.shape()));
+                        c.backend().binary(BinaryOp.MUL, u, u, Tensor.scalar(device, t).expand(u.shape()));
+                        c.backend().binary(BinaryOp.SUB, c, c, u);          // (1 + t)·cond − t·uncond
+                        logits = c;
                     }
                     indices[s] = pass.keep(scale.keep(sampleTokens(logits, st.topK(), st.topP(), rng)));  // (B, n)
                     quantizer.addScale(fhat, indices[s], s);

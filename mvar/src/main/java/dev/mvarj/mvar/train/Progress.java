@@ -14,9 +14,16 @@ public final class Progress {
     private final int every;
     private final PrintStream out;
     private final boolean terminal;
+    private final int first;
     private final long start = System.nanoTime();
 
     public Progress(String label, int total, int every, PrintStream out) {
+        this(label, total, every, out, 0);
+    }
+
+    /** @param first the step a resumed run starts from (throughput and ETA count only the steps run here) */
+    public Progress(String label, int total, int every, PrintStream out, int first) {
+        this.first = first;
         this.label = label;
         this.total = total;
         this.every = Math.max(1, every);
@@ -34,7 +41,7 @@ public final class Progress {
             return;
         }
         double seconds = (System.nanoTime() - start) / 1e9;
-        double perStep = seconds / step;
+        double perStep = seconds / Math.max(1, step - first);
         StringBuilder sb = new StringBuilder();
         sb.append(String.format(Locale.ROOT, "%s %" + Integer.toString(total).length() + "d/%d", label, step, total));
         for (int i = 0; i + 1 < keyValues.length; i += 2) {

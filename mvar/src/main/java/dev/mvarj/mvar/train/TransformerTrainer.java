@@ -153,7 +153,7 @@ public final class TransformerTrainer {
             console.println("resumed from " + checkpointFile() + " at step " + step);
         }
         model.train();
-        Progress progress = new Progress(o.pattern().name().toLowerCase(), o.steps(), o.logEvery(), console);
+        Progress progress = new Progress(o.pattern().name().toLowerCase(), o.steps(), o.logEvery(), console, step);
         Map<String, Long> peaks = new HashMap<>();
         long peakAll = 0, peakStep = 0;
         double lastLoss = Double.NaN;

@@ -159,7 +159,7 @@ public final class TokenizerTrainer {
                 st.l1() ? "L1" : "MSE");
         long t0 = System.nanoTime();
         try (MetricsLog metrics = new MetricsLog(out.resolve("metrics.jsonl"), !resumed)) {
-            Progress progress = new Progress("tokenizer", st.steps(), st.logEvery(), log);
+            Progress progress = new Progress("tokenizer", st.steps(), st.logEvery(), log, step);
             model.train();
             while (step < Math.min(stopAt, st.steps())) {
                 DataLoader.Batch batch = loader.next();

@@ -1,0 +1,138 @@
+package dev.mvarj.mvar.cli;
+
+import dev.mvarj.mvar.model.AttentionPattern;
+import dev.mvarj.mvar.model.NextScaleTransformer;
+import dev.mvarj.mvar.model.Sampler;
+import dev.mvarj.mvar.model.ScaleSchedule;
+import dev.mvarj.mvar.model.TransformerConfig;
+import dev.mvarj.mvar.train.TokenSet;
+import dev.mvarj.mvar.train.TransformerTrainer;
+import dev.mvarj.mvar.vq.ResidualQuantizer;
+import dev.mvarj.tensor.Device;
+import dev.mvarj.tensor.random.Rng;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code mvarj memory}: the memory figures of VAR and MVAR for any model shape, with random weights (memory does
+ * not depend on what the weights are): KV cache and peak sampling memory at a batch size, and the peak memory of
+ * one training step (VAR's whole sequence; MVAR's faithful cycle, each group). All peaks are exact
+ * ({@code MemoryScope}); weights, gradients and optimiser state are excluded and printed apart.
+ */
+@Command(name = "memory", mixinStandardHelpOptions = true,
+        description = "Measure VAR vs MVAR memory (sampling and training) for a model shape, random weights.")
+public final class MemoryCommand implements Callable<Integer> {
+
+    @Option(names = "--depth", defaultValue = "4", description = "blocks (default: ${DEFAULT-VALUE})")
+    int depth;
+
+    @Option(names = "--width", defaultValue = "128", description = "width C (default: ${DEFAULT-VALUE})")
+    int width;
+
+    @Option(names = "--heads", defaultValue = "4", description = "attention heads (default: ${DEFAULT-VALUE})")
+    int heads;
+
+    @Option(names = "--schedule", defaultValue = "1,2,3,4,6,8", description = "scale sides (default: ${DEFAULT-VALUE})")
+    String schedule;
+
+    @Option(names = "--vocab", defaultValue = "256", description = "codebook size V (default: ${DEFAULT-VALUE})")
+    int vocab;
+
+    @Option(names = "--code-dim", defaultValue = "16", description = "Cvae (default: ${DEFAULT-VALUE})")
+    int codeDim;
+
+    @Option(names = "--refine-step", defaultValue = "4", description = "MVAR refine step R (default: ${DEFAULT-VALUE})")
+    int refineStep;
+
+    @Option(names = "--kernel", defaultValue = "3", description = "MVAR neighbourhood k (default: ${DEFAULT-VALUE})")
+    int kernel;
+
+    @Option(names = "--batch", defaultValue = "32", description = "images per batch (default: ${DEFAULT-VALUE})")
+    int batch;
+
+    @Option(names = "--cfg", defaultValue = "1.5",
+            description = "sampling guidance; MVAR with 1 runs no unconditional half (default: ${DEFAULT-VALUE})")
+    float cfg;
+
+    @Option(names = "--device", defaultValue = "cpu", description = "cpu, opencl or opencl:N (default: ${DEFAULT-VALUE})")
+    String device;
+
+    @Option(names = "--no-training", description = "measure sampling only")
+    boolean noTraining;
+
+    @Override
+    public Integer call() throws Exception {
+        ScaleSchedule sch = ScaleSchedule.parse(schedule);
+        TransformerConfig cfg = new TransformerConfig(depth, width, heads, vocab, codeDim, 10, sch, 0f, 0.1f, 1e-3f,
+                Math.min(refineStep, sch.count()), kernel);
+        Device dev = Device.parse(device);
+        ResidualQuantizer q = new ResidualQuantizer(vocab, codeDim, sch, 0.25f, 0.5f, 4, new Rng(2));
+        int[] labels = new int[batch];
+        Arrays.setAll(labels, i -> i % 10);
+        double weights = 4.0 * new NextScaleTransformer(cfg, new Rng(1)).parameterCount() / MIB;
+        System.out.printf(Locale.ROOT, "depth %d, width %d, %d heads, schedule %s (L = %d), V %d; batch %d, cfg %.2f,"
+                        + " on %s; weights %.2f MiB (parameters + gradients + AdamW: %.2f MiB, excluded below)%n",
+                depth, width, heads, sch, sch.length(), vocab, batch, this.cfg, dev, weights, 4 * weights);
+        double[] sampling = new double[2];
+        for (AttentionPattern p : AttentionPattern.values()) {
+            NextScaleTransformer m = new NextScaleTransformer(cfg, new Rng(1));
+            m.to(dev);
+            m.eval();
+            Sampler.Result r = Sampler.sample(m, q, p, labels, new Sampler.Settings(this.cfg, 0, 0.95f, 1));
+            sampling[p.ordinal()] = r.peakBytes();
+            System.out.printf(Locale.ROOT, "%-4s sampling: peak %8.2f MiB (KV cache %.2f MiB), %.2f s; attention pairs"
+                            + " per image %,d%n", p, r.peakBytes() / MIB, r.kvCacheBytes() / MIB, r.seconds(),
+                    p.attentionPairs(cfg));
+        }
+        System.out.printf(Locale.ROOT, "sampling peak VAR / MVAR = %.2f%n", sampling[0] / sampling[1]);
+        if (!noTraining) {
+            training(cfg, dev);
+        }
+        return 0;
+    }
+
+    /** One step of every group; prints the largest step peak per model. */
+    private void training(TransformerConfig cfg, Device dev) throws Exception {
+        TokenSet tokens = randomTokens(cfg, batch);
+        double[] peak = new double[2];
+        for (AttentionPattern p : AttentionPattern.values()) {
+            NextScaleTransformer m = new NextScaleTransformer(cfg, new Rng(1));
+            int groups = p == AttentionPattern.VAR ? 1 : 1 + cfg.schedule().count() - cfg.refineStep();
+            var o = new TransformerTrainer.Options(p, TransformerTrainer.MvarMode.CYCLE, 1, groups, batch, 1e-4, 0,
+                    0.05, 2f, 0f, 1, 0, 1000);
+            var t = new TransformerTrainer(m, new Rng(1), tokens, o, Files.createTempDirectory("mvarj-memory"),
+                    new PrintStream(OutputStream.nullOutputStream()), null, dev);
+            StringBuilder perGroup = new StringBuilder();
+            for (int i = 0; i < groups; i++) {
+                TransformerTrainer.StepResult r = t.step();
+                peak[p.ordinal()] = Math.max(peak[p.ordinal()], r.peakBytes());
+                perGroup.append(String.format(Locale.ROOT, " %s %.1f", r.group(), r.peakBytes() / MIB));
+            }
+            System.out.printf(Locale.ROOT, "%-4s training step: peak %8.2f MiB (per group:%s)%n", p,
+                    peak[p.ordinal()] / MIB, perGroup);
+        }
+        System.out.printf(Locale.ROOT, "training peak VAR / MVAR (faithful cycle) = %.2f%n", peak[0] / peak[1]);
+    }
+
+    private static final double MIB = 1 << 20;
+
+    /** n images of random indices and inputs (memory does not depend on them). */
+    private static TokenSet randomTokens(TransformerConfig cfg, int n) {
+        int L = cfg.schedule().length(), in = L - cfg.schedule().tokens(0);
+        Rng r = new Rng(3);
+        int[] labels = new int[n], idx = new int[n * L];
+        Arrays.setAll(labels, i -> i % 10);
+        for (int i = 0; i < idx.length; i++) {
+            idx[i] = r.nextInt(cfg.vocab());
+        }
+        return new TokenSet(n, L, in, cfg.codeDim(), labels, idx, r.normalArray(n * in * cfg.codeDim(), 0, 1), null,
+                null, 10);
+    }
+}
