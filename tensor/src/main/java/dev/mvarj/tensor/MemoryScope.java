@@ -1,5 +1,6 @@
 package dev.mvarj.tensor;
 
+import java.lang.ref.WeakReference;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Supplier;
@@ -21,6 +22,12 @@ import java.util.function.Supplier;
  * Scopes nest per thread. Using a released storage is an error ({@code IllegalStateException}) on every backend,
  * so a forgotten {@code keep} fails loudly. Caches that outlive any scope (resampling matrices) allocate inside
  * {@link #untracked}.
+ *
+ * <p>An {@link #open()} scope holds its storage strongly until it closes: right for short sub-steps (a block of a
+ * sampling pass), where it makes {@link MemoryStats#scopedPeakBytes} deterministic. A long step whose temporaries
+ * die along the way (a training step: backward drops each saved tensor after use) opens a {@link #openWeak()}
+ * scope instead, which does not keep anything alive: the garbage collector may take storage early, and close()
+ * releases whatever is still reachable.
  */
 public final class MemoryScope implements AutoCloseable {
 
@@ -28,17 +35,29 @@ public final class MemoryScope implements AutoCloseable {
 
     private final MemoryScope parent;
     private final Thread owner;
-    private final List<Storage> owned = new ArrayList<>();
+    private final boolean weak;
+    /** Storage, or WeakReference of Storage in a weak scope. */
+    private final List<Object> owned = new ArrayList<>();
     private boolean closed;
 
-    private MemoryScope(MemoryScope parent) {
+    private MemoryScope(MemoryScope parent, boolean weak) {
         this.parent = parent;
         this.owner = Thread.currentThread();
+        this.weak = weak;
     }
 
-    /** Opens a scope on this thread, nested in the current one if any. */
+    /** Opens a scope on this thread, nested in the current one if any; it holds its storage until it closes. */
     public static MemoryScope open() {
-        MemoryScope s = new MemoryScope(CURRENT.get());
+        return push(false);
+    }
+
+    /** Opens a scope that releases at close what is still reachable, without keeping anything alive itself. */
+    public static MemoryScope openWeak() {
+        return push(true);
+    }
+
+    private static MemoryScope push(boolean weak) {
+        MemoryScope s = new MemoryScope(CURRENT.get(), weak);
         CURRENT.set(s);
         return s;
     }
@@ -47,9 +66,19 @@ public final class MemoryScope implements AutoCloseable {
     static void track(Storage s) {
         MemoryScope scope = CURRENT.get();
         if (scope != null) {
-            scope.owned.add(s);
-            s.markScoped();
+            scope.add(s);
+            if (!scope.weak) {
+                s.markScoped();     // weak scopes do not count: the GC decides when their storage goes
+            }
         }
+    }
+
+    private void add(Storage s) {
+        owned.add(weak ? new WeakReference<>(s) : s);
+    }
+
+    private static Storage storage(Object entry) {
+        return entry instanceof WeakReference<?> w ? (Storage) w.get() : (Storage) entry;
     }
 
     /** Runs {@code work} with no scope: what it allocates lives until the garbage collector takes it (caches). */
@@ -64,16 +93,20 @@ public final class MemoryScope implements AutoCloseable {
     }
 
     /**
-     * Hands {@code t}'s storage over to the enclosing scope (or to no scope, leaving it to the GC) so that
-     * {@link #close()} does not release it. Returns {@code t}.
+     * Hands {@code t}'s storage over to the enclosing scope (or to no scope, leaving it to the GC, and then the
+     * scoped counters of {@link MemoryStats} stop counting it) so that {@link #close()} does not release it.
+     * Returns {@code t}.
      */
     public Tensor keep(Tensor t) {
         Storage s = t.storage();
         for (int i = owned.size() - 1; i >= 0; i--) {
-            if (owned.get(i) == s) {
+            if (storage(owned.get(i)) == s) {
                 owned.remove(i);
                 if (parent != null) {
-                    parent.owned.add(s);
+                    parent.add(s);
+                }
+                if (parent == null || parent.weak) {
+                    s.unmarkScoped();       // out of every counted scope: the scoped counters stop counting it
                 }
                 break;
             }
@@ -97,8 +130,11 @@ public final class MemoryScope implements AutoCloseable {
         }
         closed = true;
         CURRENT.set(parent);
-        for (Storage s : owned) {
-            s.release();
+        for (Object entry : owned) {
+            Storage s = storage(entry);
+            if (s != null) {
+                s.release();
+            }
         }
         owned.clear();
     }

@@ -54,9 +54,9 @@ public final class MemoryStats {
     }
 
     /**
-     * Bytes of storage allocated inside a {@link MemoryScope} and not yet released. Work that runs wholly in scopes
-     * (a sampling pass, a training step) releases its storage deterministically, so this counter — unlike
-     * {@link #liveBytes}, which also holds garbage the collector has not reached yet — is exact for it.
+     * Bytes of storage owned by open (strong) {@link MemoryScope}s. Work that runs wholly in such scopes (a sampling
+     * pass) releases its storage deterministically, so this counter — unlike {@link #liveBytes}, which also holds
+     * garbage the collector has not reached yet — is exact for it.
      */
     public static long scopedLiveBytes(Device device) {
         return scoped(device).live.get();

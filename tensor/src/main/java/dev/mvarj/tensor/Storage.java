@@ -25,7 +25,7 @@ public abstract class Storage {
         public void run() {
             if (done.compareAndSet(false, true)) {
                 MemoryStats.released(device, bytes);
-                if (scoped.get()) {
+                if (scoped.compareAndSet(true, false)) {
                     MemoryStats.scopedReleased(device, bytes);
                 }
             }
@@ -67,6 +67,13 @@ public abstract class Storage {
     final void markScoped() {
         if (release.scoped.compareAndSet(false, true)) {
             MemoryStats.scopedAllocated(device, release.bytes());
+        }
+    }
+
+    /** Called when a storage is kept out of the outermost scope: from now on it is no scope's, and not counted. */
+    final void unmarkScoped() {
+        if (release.scoped.compareAndSet(true, false)) {
+            MemoryStats.scopedReleased(device, release.bytes());
         }
     }
 

@@ -38,6 +38,20 @@ class MemoryScopeTest {
     }
 
     @Test
+    void aWeakScopeReleasesWhatIsStillReachableAndKeepsWhatItHandsOn() {
+        Tensor held, kept;
+        try (MemoryScope scope = MemoryScope.openWeak()) {
+            held = Tensor.zeros(16);
+            kept = scope.keep(Tensor.zeros(16));
+            for (int i = 0; i < 100; i++) {
+                Tensor.zeros(1 << 16);                       // garbage the scope does not keep alive
+            }
+        }
+        assertThat(held.storage().isReleased()).isTrue();
+        assertThat(kept.storage().isReleased()).isFalse();
+    }
+
+    @Test
     void untrackedWorkOutlivesTheScope() {
         Tensor cache;
         try (MemoryScope ignored = MemoryScope.open()) {

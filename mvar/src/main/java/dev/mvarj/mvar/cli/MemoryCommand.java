@@ -22,9 +22,10 @@ import java.util.concurrent.Callable;
 
 /**
  * {@code mvarj memory}: the memory figures of VAR and MVAR for any model shape, with random weights (memory does
- * not depend on what the weights are): KV cache and peak sampling memory at a batch size, and the peak memory of
- * one training step (VAR's whole sequence; MVAR's faithful cycle, each group). All peaks are exact
- * ({@code MemoryScope}); weights, gradients and optimiser state are excluded and printed apart.
+ * not depend on what the weights are): KV cache and peak sampling memory at a batch size (exact, the sampler runs in
+ * {@code MemoryScope}s), and the activations one training step holds for backward (exact, {@code GraphMemory}; VAR's
+ * whole sequence, MVAR's faithful cycle group by group). Weights, gradients and optimiser state are excluded and
+ * printed apart.
  */
 @Command(name = "memory", mixinStandardHelpOptions = true,
         description = "Measure VAR vs MVAR memory (sampling and training) for a model shape, random weights.")
@@ -98,7 +99,7 @@ public final class MemoryCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** One step of every group; prints the largest step peak per model. */
+    /** One step of every group; prints the largest graph-held activation bytes per model. */
     private void training(TransformerConfig cfg, Device dev) throws Exception {
         TokenSet tokens = randomTokens(cfg, batch);
         double[] peak = new double[2];
@@ -112,13 +113,13 @@ public final class MemoryCommand implements Callable<Integer> {
             StringBuilder perGroup = new StringBuilder();
             for (int i = 0; i < groups; i++) {
                 TransformerTrainer.StepResult r = t.step();
-                peak[p.ordinal()] = Math.max(peak[p.ordinal()], r.peakBytes());
-                perGroup.append(String.format(Locale.ROOT, " %s %.1f", r.group(), r.peakBytes() / MIB));
+                peak[p.ordinal()] = Math.max(peak[p.ordinal()], r.graphBytes());
+                perGroup.append(String.format(Locale.ROOT, " %s %.1f", r.group(), r.graphBytes() / MIB));
             }
-            System.out.printf(Locale.ROOT, "%-4s training step: peak %8.2f MiB (per group:%s)%n", p,
-                    peak[p.ordinal()] / MIB, perGroup);
+            System.out.printf(Locale.ROOT, "%-4s training: activations held for backward, peak %8.2f MiB (per group:%s)%n",
+                    p, peak[p.ordinal()] / MIB, perGroup);
         }
-        System.out.printf(Locale.ROOT, "training peak VAR / MVAR (faithful cycle) = %.2f%n", peak[0] / peak[1]);
+        System.out.printf(Locale.ROOT, "training activations VAR / MVAR (faithful cycle) = %.2f%n", peak[0] / peak[1]);
     }
 
     private static final double MIB = 1 << 20;

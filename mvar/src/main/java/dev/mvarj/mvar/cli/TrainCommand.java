@@ -138,9 +138,9 @@ public final class TrainCommand implements Callable<Integer> {
 
     static String summary(TransformerTrainer.Summary s) {
         return String.format(Locale.ROOT, "done: %d steps, final loss %.4f, %.3f s/step, peak activations held for"
-                        + " backward %.1f MiB %s, peak step memory %.1f MiB%n  per-scale CE %s%n  per-scale accuracy %s",
-                s.steps(), s.finalLoss(), s.secondsPerStep(), s.peakGraphBytes() / 1048576.0,
-                s.peakGraphBytesByGroup(), s.peakStepBytes() / 1048576.0, fmt(s.scaleCe()), fmt(s.scaleAcc()));
+                        + " backward %.1f MiB %s%n  per-scale CE %s%n  per-scale accuracy %s", s.steps(), s.finalLoss(),
+                s.secondsPerStep(), s.peakGraphBytes() / 1048576.0, s.peakGraphBytesByGroup(), fmt(s.scaleCe()),
+                fmt(s.scaleAcc()));
     }
 
     static String fmt(double[] v) {

@@ -15,7 +15,6 @@ import dev.mvarj.nn.ParameterStore;
 import dev.mvarj.nn.Schedule;
 import dev.mvarj.tensor.Device;
 import dev.mvarj.tensor.MemoryScope;
-import dev.mvarj.tensor.MemoryStats;
 import dev.mvarj.tensor.Tensor;
 import dev.mvarj.tensor.random.Rng;
 
@@ -57,8 +56,7 @@ public final class TransformerTrainer {
 
     /** What a finished run reports. */
     public record Summary(int steps, double finalLoss, double secondsPerStep, long peakGraphBytes,
-                          Map<String, Long> peakGraphBytesByGroup, double[] scaleCe, double[] scaleAcc,
-                          long peakStepBytes) {
+                          Map<String, Long> peakGraphBytesByGroup, double[] scaleCe, double[] scaleAcc) {
     }
 
     private final NextScaleTransformer model;
@@ -155,7 +153,7 @@ public final class TransformerTrainer {
         model.train();
         Progress progress = new Progress(o.pattern().name().toLowerCase(), o.steps(), o.logEvery(), console, step);
         Map<String, Long> peaks = new HashMap<>();
-        long peakAll = 0, peakStep = 0;
+        long peakAll = 0;
         double lastLoss = Double.NaN;
         long start = System.nanoTime();
         int first = step;
@@ -165,10 +163,9 @@ public final class TransformerTrainer {
                 lastLoss = r.loss();
                 peaks.merge(r.group(), r.graphBytes(), Math::max);
                 peakAll = Math.max(peakAll, r.graphBytes());
-                peakStep = Math.max(peakStep, r.peakBytes());
                 progress.update(step, o.batch(), "loss", lastLoss, "group", r.group(), "lr", (double) r.lr());
                 log.log("step", step, "loss", lastLoss, "group", r.group(), "lr", r.lr(), "grad_norm", r.gradNorm(),
-                        "graph_bytes", r.graphBytes(), "step_peak_bytes", r.peakBytes());
+                        "graph_bytes", r.graphBytes());
                 if (o.checkpointEvery() > 0 && step % o.checkpointEvery() == 0 && step < o.steps()) {
                     saveCheckpoint();
                 }
@@ -180,26 +177,21 @@ public final class TransformerTrainer {
         double[][] perScale = evaluate(Math.min(256, data.n()));
         int done = step - first;
         return new Summary(step, lastLoss, done == 0 ? 0 : (System.nanoTime() - start) / 1e9 / done, peakAll, peaks,
-                perScale[0], perScale[1], peakStep);
+                perScale[0], perScale[1]);
     }
 
-    /**
-     * What one optimiser step did: its loss, the group(s) trained, lr, gradient norm, the activation bytes the
-     * graph held for backward, and the most bytes the step held at once on its device (activations, gradients,
-     * temporaries; parameters and optimiser state excluded — exact, the step runs in a {@link MemoryScope}).
-     */
-    public record StepResult(double loss, String group, float lr, double gradNorm, long graphBytes, long peakBytes) {
+    /** What one optimiser step did: its loss, the group(s) trained, lr, gradient norm, the bytes the graph held. */
+    public record StepResult(double loss, String group, float lr, double gradNorm, long graphBytes) {
     }
 
     /**
      * One optimiser step on the next batch (the unit {@code train} repeats; benchmarks time it): draw the batch,
-     * drop labels, forward the step's groups, backward, clip and AdamW. Everything the step allocates is released
-     * when it returns; it reads the loss back, so the device has finished by then.
+     * drop labels, forward the step's groups, backward, clip and AdamW. Whatever the step allocated and is still
+     * reachable is released when it returns (a weak {@link MemoryScope}: device buffers go back to the pool at once,
+     * while the GC may take dead temporaries earlier); it reads the loss back, so the device has finished by then.
      */
     public StepResult step() {
-        MemoryStats.resetScopedPeak(device);
-        long base = MemoryStats.scopedLiveBytes(device);
-        try (MemoryScope ignored = MemoryScope.open()) {
+        try (MemoryScope ignored = MemoryScope.openWeak()) {
             BatchSampler.Draw d = sampler.next();
             TokenSet.Batch b = data.batch(d.rows(), d.flip()).to(device);
             Tensor labels = model.dropLabels(b.labels(), labelRng);
@@ -218,8 +210,7 @@ public final class TransformerTrainer {
             double gnorm = optimizer.step(lr, wd, o.clip());
             step++;
             double value = loss.data().item();
-            return new StepResult(value, groupName(groups), lr, gnorm, graphPeak,
-                    MemoryStats.scopedPeakBytes(device) - base);
+            return new StepResult(value, groupName(groups), lr, gnorm, graphPeak);
         }
     }
 

@@ -159,6 +159,26 @@ class MarkovChecksTest {
     }
 
     @Test
+    void samplingPeakMemoryIsExactAndMvarHoldsNoCache() {
+        TransformerConfig cfg = cfg(4, 3);
+        NextScaleTransformer m = randomModel(cfg, 7);
+        ToyQuantizer q = new ToyQuantizer(cfg.vocab(), cfg.codeDim(), 8);
+        int[] labels = {1, 2, 3};
+        Sampler.Settings st = new Sampler.Settings(1.5f, 0, 0.9f, 3);
+        Sampler.Result var1 = Sampler.sample(m, q, AttentionPattern.VAR, labels, st);
+        Sampler.Result var2 = Sampler.sample(m, q, AttentionPattern.VAR, labels, st);
+        Sampler.Result mvar = Sampler.sample(m, q, AttentionPattern.MVAR, labels, st);
+        assertThat(var2.peakBytes()).as("deterministic: every temporary is released by a scope")
+                .isEqualTo(var1.peakBytes());
+        assertThat(var1.peakBytes()).as("VAR holds its KV cache and more").isGreaterThan(var1.kvCacheBytes());
+        assertThat(mvar.peakBytes()).as("MVAR: same model, same rows, no cache")
+                .isPositive().isLessThan(var1.peakBytes() - var1.kvCacheBytes() / 2);
+        // one block's temporaries are bounded: far below the sum over the blocks of a scale
+        long x = 4L * 2 * labels.length * SCHEDULE.tokens(SCHEDULE.count() - 1) * cfg.width();
+        assertThat(mvar.peakBytes()).isLessThan(40 * x);
+    }
+
+    @Test
     void attentionPairsMatchTheSpecForTheSmallSchedule() {
         TransformerConfig small = TransformerConfig.small(256, 16, 10, ScaleSchedule.small());
         assertThat(AttentionPattern.VAR.attentionPairs(small)).isEqualTo(11_323);
