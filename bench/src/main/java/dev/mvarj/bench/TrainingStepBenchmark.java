@@ -73,25 +73,11 @@ public class TrainingStepBenchmark {
         var pattern = AttentionPattern.valueOf(model.toUpperCase());
         var o = new TransformerTrainer.Options(pattern, TransformerTrainer.MvarMode.ALL, 2, 1_000_000, batch, 1e-4,
                 0.0, 0.05, 2f, 0f, 1, 0, 1_000_000);
-        trainer = new TransformerTrainer(net, rng, randomTokens(cfg, 4 * batch), o,
+        trainer = new TransformerTrainer(net, rng, TokenSet.random(cfg, 4 * batch, 2), o,
                 Files.createTempDirectory("mvarj-bench"), new PrintStream(OutputStream.nullOutputStream()), null,
                 Device.parse(device));
     }
 
-    /** n random images' worth of indices, teacher-forcing inputs and labels. */
-    private static TokenSet randomTokens(TransformerConfig cfg, int n) {
-        int L = cfg.schedule().length(), in = L - cfg.schedule().tokens(0);
-        Rng r = new Rng(2);
-        int[] labels = new int[n], idx = new int[n * L];
-        for (int i = 0; i < n; i++) {
-            labels[i] = r.nextInt(cfg.classes());
-        }
-        for (int i = 0; i < idx.length; i++) {
-            idx[i] = r.nextInt(cfg.vocab());
-        }
-        return new TokenSet(n, L, in, cfg.codeDim(), labels, idx, r.normalArray(n * in * cfg.codeDim(), 0, 1), null,
-                null, cfg.classes());
-    }
 
     @Benchmark
     public double step() {

@@ -11,6 +11,7 @@ import dev.mvarj.mvar.vq.ResidualQuantizer;
 import dev.mvarj.tensor.Device;
 import dev.mvarj.tensor.random.Rng;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.io.OutputStream;
@@ -31,14 +32,8 @@ import java.util.concurrent.Callable;
         description = "Measure VAR vs MVAR memory (sampling and training) for a model shape, random weights.")
 public final class MemoryCommand implements Callable<Integer> {
 
-    @Option(names = "--depth", defaultValue = "4", description = "blocks (default: ${DEFAULT-VALUE})")
-    int depth;
-
-    @Option(names = "--width", defaultValue = "128", description = "width C (default: ${DEFAULT-VALUE})")
-    int width;
-
-    @Option(names = "--heads", defaultValue = "4", description = "attention heads (default: ${DEFAULT-VALUE})")
-    int heads;
+    @Mixin
+    ModelShape shape = new ModelShape();
 
     @Option(names = "--schedule", defaultValue = "1,2,3,4,6,8", description = "scale sides (default: ${DEFAULT-VALUE})")
     String schedule;
@@ -48,12 +43,6 @@ public final class MemoryCommand implements Callable<Integer> {
 
     @Option(names = "--code-dim", defaultValue = "16", description = "Cvae (default: ${DEFAULT-VALUE})")
     int codeDim;
-
-    @Option(names = "--refine-step", defaultValue = "4", description = "MVAR refine step R (default: ${DEFAULT-VALUE})")
-    int refineStep;
-
-    @Option(names = "--kernel", defaultValue = "3", description = "MVAR neighbourhood k (default: ${DEFAULT-VALUE})")
-    int kernel;
 
     @Option(names = "--batch", defaultValue = "32", description = "images per batch (default: ${DEFAULT-VALUE})")
     int batch;
@@ -71,8 +60,7 @@ public final class MemoryCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         ScaleSchedule sch = ScaleSchedule.parse(schedule);
-        TransformerConfig cfg = new TransformerConfig(depth, width, heads, vocab, codeDim, 10, sch, 0f, 0.1f, 1e-3f,
-                Math.min(refineStep, sch.count()), kernel);
+        TransformerConfig cfg = shape.config(vocab, codeDim, 10, sch, 0f, 1e-3f);
         Device dev = Device.parse(device);
         ResidualQuantizer q = new ResidualQuantizer(vocab, codeDim, sch, 0.25f, 0.5f, 4, new Rng(2));
         int[] labels = new int[batch];
@@ -80,7 +68,8 @@ public final class MemoryCommand implements Callable<Integer> {
         double weights = 4.0 * new NextScaleTransformer(cfg, new Rng(1)).parameterCount() / MIB;
         System.out.printf(Locale.ROOT, "depth %d, width %d, %d heads, schedule %s (L = %d), V %d; batch %d, cfg %.2f,"
                         + " on %s; weights %.2f MiB (parameters + gradients + AdamW: %.2f MiB, excluded below)%n",
-                depth, width, heads, sch, sch.length(), vocab, batch, this.cfg, dev, weights, 4 * weights);
+                cfg.depth(), cfg.width(), cfg.heads(), sch, sch.length(), vocab, batch, this.cfg, dev, weights,
+                4 * weights);
         double[] sampling = new double[2];
         for (AttentionPattern p : AttentionPattern.values()) {
             NextScaleTransformer m = new NextScaleTransformer(cfg, new Rng(1));
@@ -101,7 +90,7 @@ public final class MemoryCommand implements Callable<Integer> {
 
     /** One step of every group; prints the largest graph-held activation bytes per model. */
     private void training(TransformerConfig cfg, Device dev) throws Exception {
-        TokenSet tokens = randomTokens(cfg, batch);
+        TokenSet tokens = TokenSet.random(cfg, batch, 3);
         double[] peak = new double[2];
         for (AttentionPattern p : AttentionPattern.values()) {
             NextScaleTransformer m = new NextScaleTransformer(cfg, new Rng(1));
@@ -124,16 +113,4 @@ public final class MemoryCommand implements Callable<Integer> {
 
     private static final double MIB = 1 << 20;
 
-    /** n images of random indices and inputs (memory does not depend on them). */
-    private static TokenSet randomTokens(TransformerConfig cfg, int n) {
-        int L = cfg.schedule().length(), in = L - cfg.schedule().tokens(0);
-        Rng r = new Rng(3);
-        int[] labels = new int[n], idx = new int[n * L];
-        Arrays.setAll(labels, i -> i % 10);
-        for (int i = 0; i < idx.length; i++) {
-            idx[i] = r.nextInt(cfg.vocab());
-        }
-        return new TokenSet(n, L, in, cfg.codeDim(), labels, idx, r.normalArray(n * in * cfg.codeDim(), 0, 1), null,
-                null, 10);
-    }
 }

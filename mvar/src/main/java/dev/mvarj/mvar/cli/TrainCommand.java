@@ -11,6 +11,7 @@ import dev.mvarj.tensor.Backends;
 import dev.mvarj.tensor.Device;
 import dev.mvarj.tensor.random.Rng;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
@@ -58,22 +59,8 @@ public final class TrainCommand implements Callable<Integer> {
             description = "MVAR cycle: coarse-group steps per cycle (default: ${DEFAULT-VALUE})")
     int ratioK;
 
-    @Option(names = "--depth", defaultValue = "4", description = "blocks (default: ${DEFAULT-VALUE})")
-    int depth;
-
-    @Option(names = "--width", defaultValue = "128", description = "width C (default: ${DEFAULT-VALUE})")
-    int width;
-
-    @Option(names = "--heads", defaultValue = "4", description = "attention heads (default: ${DEFAULT-VALUE})")
-    int heads;
-
-    @Option(names = "--refine-step", defaultValue = "4",
-            description = "MVAR: first scale with neighbourhood attention (default: ${DEFAULT-VALUE})")
-    int refineStep;
-
-    @Option(names = "--kernel", defaultValue = "3",
-            description = "MVAR: neighbourhood side k (default: ${DEFAULT-VALUE})")
-    int kernel;
+    @Mixin
+    ModelShape shape = new ModelShape();
 
     @Option(names = "--drop-path", defaultValue = "0", description = "largest drop-path rate (default: ${DEFAULT-VALUE})")
     float dropPath;
@@ -115,9 +102,8 @@ public final class TrainCommand implements Callable<Integer> {
         AttentionPattern pattern = AttentionPattern.valueOf(o.model.toUpperCase(Locale.ROOT));
         Path outDir = o.out != null ? o.out : Path.of("runs", o.model.toLowerCase(Locale.ROOT));
         TokenCache.Data cache = TokenCache.read(o.tokens);
-        TransformerConfig cfg = new TransformerConfig(o.depth, o.width, o.heads, cache.vocab(), cache.codeDim(),
-                cache.classes(), cache.schedule(), o.dropPath, 0.1f, o.gateInit,
-                Math.min(o.refineStep, cache.schedule().count()), o.kernel);
+        TransformerConfig cfg = o.shape.config(cache.vocab(), cache.codeDim(), cache.classes(), cache.schedule(),
+                o.dropPath, o.gateInit);
         Rng rng = new Rng(o.seed);
         NextScaleTransformer net = new NextScaleTransformer(cfg, rng);
         if (o.finetuneFrom != null) {

@@ -1,6 +1,8 @@
 package dev.mvarj.mvar.train;
 
+import dev.mvarj.mvar.model.TransformerConfig;
 import dev.mvarj.tensor.Device;
+import dev.mvarj.tensor.random.Rng;
 import dev.mvarj.tensor.Tensor;
 
 /**
@@ -30,6 +32,24 @@ public record TokenSet(int n, int length, int inputLength, int codeDim, int[] la
         return new TokenSet(n, L, in, d.codeDim(), p.labels().toIntArray(), p.indices().toIntArray(),
                 p.teacherForcing().toFloatArray(), f == null ? null : f.indices().toIntArray(),
                 f == null ? null : f.teacherForcing().toFloatArray(), d.classes());
+    }
+
+    /**
+     * n images of uniformly random indices, normal teacher-forcing inputs and labels for {@code cfg}: what memory
+     * measurements and benchmarks train on (neither depends on the values).
+     */
+    public static TokenSet random(TransformerConfig cfg, int n, long seed) {
+        int L = cfg.schedule().length(), in = L - cfg.schedule().tokens(0);
+        Rng r = new Rng(seed);
+        int[] labels = new int[n], idx = new int[n * L];
+        for (int i = 0; i < n; i++) {
+            labels[i] = r.nextInt(cfg.classes());
+        }
+        for (int i = 0; i < idx.length; i++) {
+            idx[i] = r.nextInt(cfg.vocab());
+        }
+        return new TokenSet(n, L, in, cfg.codeDim(), labels, idx, r.normalArray(n * in * cfg.codeDim(), 0, 1), null,
+                null, cfg.classes());
     }
 
     public boolean hasFlips() {
