@@ -37,7 +37,7 @@ final class SimdAttention {
     }
 
     /** Per-thread scratch arrays, grown on demand, so a call allocates nothing per (b, h). */
-    private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[6][0]);
+    private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[8][0]);
 
     private static float[] scratch(int slot, int n) {
         float[][] s = SCRATCH.get();
@@ -58,20 +58,25 @@ final class SimdAttention {
 
     /** s[t] = Σ_c x[xo + c] · kt[c · ld + j0 + t] for t < n: one query against n consecutive (transposed) keys. */
     private static void scores(float[] x, int xo, float[] kt, int ld, int j0, int n, int d, float[] s) {
+        scores(x, xo, kt, ld, j0, n, d, s, 0);
+    }
+
+    /** As above, written to s[so + t]. */
+    private static void scores(float[] x, int xo, float[] kt, int ld, int j0, int n, int d, float[] s, int so) {
         int t = 0;
         for (int bound = S.loopBound(n); t < bound; t += L) {
             FloatVector acc = FloatVector.zero(S);   // not the shared ZERO constant: a boxed phi would allocate
             for (int c = 0; c < d; c++) {
                 acc = FloatVector.fromArray(S, kt, c * ld + j0 + t).fma(FloatVector.broadcast(S, x[xo + c]), acc);
             }
-            acc.intoArray(s, t);
+            acc.intoArray(s, so + t);
         }
         for (; t < n; t++) {
             float acc = 0f;
             for (int c = 0; c < d; c++) {
                 acc = Math.fma(kt[c * ld + j0 + t], x[xo + c], acc);
             }
-            s[t] = acc;
+            s[so + t] = acc;
         }
     }
 
@@ -143,6 +148,11 @@ final class SimdAttention {
             for (int bh = bh0; bh < bh1; bh++) {
                 int qo = q.offset() + bh * Lq * d, vo = v.offset() + bh * Lk * d;
                 transpose(K, k.offset() + bh * Lk * d, Lk, d, kt);
+                if (d == 2 * L) {
+                    forwardGrouped(O, LS, Q, V, kt, M, mo, mask, Lq, Lk, scale, qo, vo,
+                            out.offset() + bh * Lq * d, lse.offset() + bh * Lq);
+                    continue;
+                }
                 for (int i = 0; i < Lq; i++) {
                     scaleRun(Q, qo + i * d, scale, qs, 0, d);
                     Arrays.fill(acc, 0, d, 0f);
@@ -183,6 +193,99 @@ final class SimdAttention {
         });
     }
 
+    /**
+     * The forward of one (b, h) for head dimension d = 2 vectors, four query rows at a time: each key block's
+     * scores are computed per row (−∞ outside the row's key range), each row keeps its own online-softmax max and
+     * sum, and the four output accumulators stay in registers across the whole key loop, so each value row is loaded
+     * once per four queries instead of once per query with an accumulator load and store.
+     */
+    private static void forwardGrouped(float[] O, float[] LS, float[] Q, float[] V, float[] kt, float[] M, int mo,
+                                       AttentionMask mask, int Lq, int Lk, float scale, int qo, int vo, int oo,
+                                       int lo) {
+        int d = 2 * L;
+        float[] P = scratch(4, GROUP * KEY_BLOCK), qs = scratch(5, GROUP * d);
+        float[] m = new float[GROUP], l = new float[GROUP], corr = new float[GROUP];
+        for (int i0 = 0; i0 < Lq; i0 += GROUP) {
+            int rows = Math.min(GROUP, Lq - i0), u0 = Lk, u1 = 0;
+            for (int r = 0; r < rows; r++) {
+                scaleRun(Q, qo + (i0 + r) * d, scale, qs, r * d, d);
+                u0 = Math.min(u0, rangeStart(mask, i0 + r));
+                u1 = Math.max(u1, rangeEnd(mask, i0 + r, Lk));
+            }
+            Arrays.fill(m, Float.NEGATIVE_INFINITY);
+            Arrays.fill(l, 0f);
+            FloatVector a0a = FloatVector.zero(S), a0b = FloatVector.zero(S), a1a = FloatVector.zero(S);
+            FloatVector a1b = FloatVector.zero(S), a2a = FloatVector.zero(S), a2b = FloatVector.zero(S);
+            FloatVector a3a = FloatVector.zero(S), a3b = FloatVector.zero(S);
+            for (int b0 = u0; b0 < u1; b0 += KEY_BLOCK) {
+                int n = Math.min(KEY_BLOCK, u1 - b0);
+                for (int r = 0; r < GROUP; r++) {
+                    int i = i0 + r, pr = r * KEY_BLOCK;
+                    corr[r] = 1f;
+                    int j0 = r < rows ? Math.max(b0, rangeStart(mask, i)) : b0 + n;
+                    int j1 = r < rows ? Math.min(b0 + n, rangeEnd(mask, i, Lk)) : b0 + n;
+                    if (j0 >= j1) {
+                        Arrays.fill(P, pr, pr + n, 0f);                  // no key of this block for row r
+                        continue;
+                    }
+                    Arrays.fill(P, pr, pr + n, Float.NEGATIVE_INFINITY);
+                    scores(qs, r * d, kt, Lk, j0, j1 - j0, d, P, pr + j0 - b0);   // scale · q_i·k_j
+                    if (M != null) {
+                        SimdBackend.binaryRun(BinaryOp.ADD, P, pr + j0 - b0, M, mo + i * Lk + j0, P, pr + j0 - b0,
+                                j1 - j0);
+                    }
+                    float mNew = Math.max(m[r], SimdBackend.maxRun(P, pr, n));
+                    if (mNew == Float.NEGATIVE_INFINITY) {
+                        Arrays.fill(P, pr, pr + n, 0f);                  // every key so far masked
+                        continue;
+                    }
+                    corr[r] = (float) Math.exp(m[r] - mNew);             // 0 when m = −inf
+                    l[r] = l[r] * corr[r] + SimdBackend.expShiftedRun(P, pr, mNew, P, pr, n);  // P := exp(s − m)
+                    m[r] = mNew;
+                }
+                FloatVector c0 = FloatVector.broadcast(S, corr[0]), c1 = FloatVector.broadcast(S, corr[1]);
+                FloatVector c2 = FloatVector.broadcast(S, corr[2]), c3 = FloatVector.broadcast(S, corr[3]);
+                a0a = a0a.mul(c0);
+                a0b = a0b.mul(c0);
+                a1a = a1a.mul(c1);
+                a1b = a1b.mul(c1);
+                a2a = a2a.mul(c2);
+                a2b = a2b.mul(c2);
+                a3a = a3a.mul(c3);
+                a3b = a3b.mul(c3);
+                for (int t = 0; t < n; t++) {                            // acc_r += p_rj · v_j
+                    int j = vo + (b0 + t) * d;
+                    FloatVector va = FloatVector.fromArray(S, V, j), vb = FloatVector.fromArray(S, V, j + L);
+                    FloatVector w0 = FloatVector.broadcast(S, P[t]), w1 = FloatVector.broadcast(S, P[KEY_BLOCK + t]);
+                    FloatVector w2 = FloatVector.broadcast(S, P[2 * KEY_BLOCK + t]);
+                    FloatVector w3 = FloatVector.broadcast(S, P[3 * KEY_BLOCK + t]);
+                    a0a = va.fma(w0, a0a);
+                    a0b = vb.fma(w0, a0b);
+                    a1a = va.fma(w1, a1a);
+                    a1b = vb.fma(w1, a1b);
+                    a2a = va.fma(w2, a2a);
+                    a2b = vb.fma(w2, a2b);
+                    a3a = va.fma(w3, a3a);
+                    a3b = vb.fma(w3, a3b);
+                }
+            }
+            for (int r = 0; r < rows; r++) {
+                FloatVector xa = r == 0 ? a0a : r == 1 ? a1a : r == 2 ? a2a : a3a;
+                FloatVector xb = r == 0 ? a0b : r == 1 ? a1b : r == 2 ? a2b : a3b;
+                int o = oo + (i0 + r) * d;
+                if (l[r] == 0f) {
+                    Arrays.fill(O, o, o + d, 0f);                        // fully masked row
+                    LS[lo + i0 + r] = Float.NEGATIVE_INFINITY;
+                } else {
+                    FloatVector inv = FloatVector.broadcast(S, 1f / l[r]);
+                    xa.mul(inv).intoArray(O, o);
+                    xb.mul(inv).intoArray(O, o + L);
+                    LS[lo + i0 + r] = m[r] + (float) Math.log(l[r]);
+                }
+            }
+        }
+    }
+
     // dout, q, out (B,H,Lq,d), k, v (B,H,Lk,d), lse (B,H,Lq) -> dq (B,H,Lq,d), dk, dv (B,H,Lk,d)
     static void attentionBackward(WorkerPool pool, Tensor dq, Tensor dk, Tensor dv, Tensor dout, Tensor q, Tensor k,
                                   Tensor v, Tensor out, Tensor lse, AttentionMask mask,
@@ -210,6 +313,11 @@ final class SimdAttention {
                 Arrays.fill(DQ, dqo, dqo + Lq * d, 0f);
                 Arrays.fill(DK, dko, dko + Lk * d, 0f);
                 Arrays.fill(DV, dvo, dvo + Lk * d, 0f);
+                if (d == 2 * L) {
+                    backwardGrouped(bh, DQ, DK, DV, DO, Q, K, qs, kt, vt, D, LS, M, mo, mask, Lq, Lk, scale,
+                            qo, ko, doo, dqo, dko, dvo, lo);
+                    continue;
+                }
                 // key blocks outside, queries inside: a block's dk, dv rows stay in cache while every query visits it
                 for (int b0 = 0; b0 < Lk; b0 += KEY_BLOCK) {
                     int b1 = Math.min(Lk, b0 + KEY_BLOCK);
@@ -240,6 +348,137 @@ final class SimdAttention {
                 }
             }
         });
+    }
+
+    /** Query rows per group in {@link #backwardGrouped}. */
+    private static final int GROUP = 4;
+
+    /**
+     * The backward of one (b, h) for head dimension d = 2 vectors, four query rows at a time against each key block:
+     * the rows' P and scale·dS for the block's keys are computed first (rows outside their key range or fully
+     * masked contribute zeros), then three register-blocked passes: dv_j += Σ_r P_rj · dout_r and
+     * dk_j += Σ_r A_rj · q_r load and store each key row once for four queries (the four rows' dout and q stay in
+     * registers), and dq_r += Σ_j A_rj · k_j keeps the four dq rows in registers across the block. That is about a
+     * fifth of the memory traffic of one pair at a time. Accumulation order is fixed (deterministic).
+     */
+    private static void backwardGrouped(int bh, float[] DQ, float[] DK, float[] DV, float[] DO, float[] Q, float[] K,
+                                        float[] qs, float[] kt, float[] vt, float[] D, float[] LS, float[] M, int mo,
+                                        AttentionMask mask, int Lq, int Lk, float scale, int qo, int ko, int doo,
+                                        int dqo, int dko, int dvo, int lo) {
+        int d = 2 * L;
+        float[] P = scratch(6, GROUP * KEY_BLOCK), A = scratch(7, GROUP * KEY_BLOCK), dp = scratch(3, KEY_BLOCK);
+        for (int b0 = 0; b0 < Lk; b0 += KEY_BLOCK) {
+            int b1 = Math.min(Lk, b0 + KEY_BLOCK);
+            for (int i0 = 0; i0 < Lq; i0 += GROUP) {
+                int u0 = b1, u1 = b0;                                    // the union of the rows' key intervals
+                for (int r = 0; r < GROUP && i0 + r < Lq; r++) {
+                    int i = i0 + r;
+                    int j0 = Math.max(b0, rangeStart(mask, i)), j1 = Math.min(b1, rangeEnd(mask, i, Lk));
+                    if (j0 < j1 && LS[lo + i] != Float.NEGATIVE_INFINITY) {
+                        u0 = Math.min(u0, j0);
+                        u1 = Math.max(u1, j1);
+                    }
+                }
+                if (u0 >= u1) {
+                    continue;
+                }
+                int n = u1 - u0;
+                for (int r = 0; r < GROUP; r++) {
+                    int i = i0 + r, pr = r * KEY_BLOCK;
+                    int j0 = i < Lq ? Math.max(u0, rangeStart(mask, i)) : u1;
+                    int j1 = i < Lq ? Math.min(u1, rangeEnd(mask, i, Lk)) : u1;
+                    float l = i < Lq ? LS[lo + i] : Float.NEGATIVE_INFINITY;
+                    Arrays.fill(P, pr, pr + n, 0f);
+                    Arrays.fill(A, pr, pr + n, 0f);
+                    if (j0 >= j1 || l == Float.NEGATIVE_INFINITY) {
+                        continue;                                        // this row adds nothing in this block
+                    }
+                    int m = j1 - j0, off = pr + j0 - u0;
+                    scores(qs, i * d, kt, Lk, j0, m, d, dp);             // s = scale · q_i·k_j
+                    if (M != null) {
+                        SimdBackend.binaryRun(BinaryOp.ADD, dp, 0, M, mo + i * Lk + j0, dp, 0, m);
+                    }
+                    SimdBackend.expShiftedRun(dp, 0, l, P, off, m);      // P = exp(s − lse)
+                    scores(DO, doo + i * d, vt, Lk, j0, m, d, dp);       // dP = dout_i·v_j
+                    float Di = D[i];
+                    for (int t = 0; t < m; t++) {
+                        A[off + t] = scale * P[off + t] * (dp[t] - Di); // scale · dS_ij
+                    }
+                }
+                int rows = Math.min(GROUP, Lq - i0);
+                // rows past Lq read row 0's vectors with zero weights: no out-of-range reads, nothing added
+                int q0 = qo + i0 * d, q1 = qo + (rows > 1 ? i0 + 1 : i0) * d;
+                int q2 = qo + (rows > 2 ? i0 + 2 : i0) * d, q3 = qo + (rows > 3 ? i0 + 3 : i0) * d;
+                int o0 = doo + i0 * d, o1 = doo + (rows > 1 ? i0 + 1 : i0) * d;
+                int o2 = doo + (rows > 2 ? i0 + 2 : i0) * d, o3 = doo + (rows > 3 ? i0 + 3 : i0) * d;
+                // dv_j += Σ_r P_rj · dout_r
+                FloatVector g0a = FloatVector.fromArray(S, DO, o0), g0b = FloatVector.fromArray(S, DO, o0 + L);
+                FloatVector g1a = FloatVector.fromArray(S, DO, o1), g1b = FloatVector.fromArray(S, DO, o1 + L);
+                FloatVector g2a = FloatVector.fromArray(S, DO, o2), g2b = FloatVector.fromArray(S, DO, o2 + L);
+                FloatVector g3a = FloatVector.fromArray(S, DO, o3), g3b = FloatVector.fromArray(S, DO, o3 + L);
+                for (int t = 0; t < n; t++) {
+                    int j = dvo + (u0 + t) * d;
+                    FloatVector w0 = FloatVector.broadcast(S, P[t]), w1 = FloatVector.broadcast(S, P[KEY_BLOCK + t]);
+                    FloatVector w2 = FloatVector.broadcast(S, P[2 * KEY_BLOCK + t]);
+                    FloatVector w3 = FloatVector.broadcast(S, P[3 * KEY_BLOCK + t]);
+                    FloatVector va = FloatVector.fromArray(S, DV, j), vb = FloatVector.fromArray(S, DV, j + L);
+                    va = g0a.fma(w0, va).add(g1a.mul(w1)).add(g2a.fma(w2, g3a.mul(w3)));
+                    vb = g0b.fma(w0, vb).add(g1b.mul(w1)).add(g2b.fma(w2, g3b.mul(w3)));
+                    va.intoArray(DV, j);
+                    vb.intoArray(DV, j + L);
+                }
+                // dk_j += Σ_r A_rj · q_r
+                FloatVector x0a = FloatVector.fromArray(S, Q, q0), x0b = FloatVector.fromArray(S, Q, q0 + L);
+                FloatVector x1a = FloatVector.fromArray(S, Q, q1), x1b = FloatVector.fromArray(S, Q, q1 + L);
+                FloatVector x2a = FloatVector.fromArray(S, Q, q2), x2b = FloatVector.fromArray(S, Q, q2 + L);
+                FloatVector x3a = FloatVector.fromArray(S, Q, q3), x3b = FloatVector.fromArray(S, Q, q3 + L);
+                for (int t = 0; t < n; t++) {
+                    int j = dko + (u0 + t) * d;
+                    FloatVector w0 = FloatVector.broadcast(S, A[t]), w1 = FloatVector.broadcast(S, A[KEY_BLOCK + t]);
+                    FloatVector w2 = FloatVector.broadcast(S, A[2 * KEY_BLOCK + t]);
+                    FloatVector w3 = FloatVector.broadcast(S, A[3 * KEY_BLOCK + t]);
+                    FloatVector ka = FloatVector.fromArray(S, DK, j), kb = FloatVector.fromArray(S, DK, j + L);
+                    ka = x0a.fma(w0, ka).add(x1a.mul(w1)).add(x2a.fma(w2, x3a.mul(w3)));
+                    kb = x0b.fma(w0, kb).add(x1b.mul(w1)).add(x2b.fma(w2, x3b.mul(w3)));
+                    ka.intoArray(DK, j);
+                    kb.intoArray(DK, j + L);
+                }
+                // dq_r += Σ_j A_rj · k_j, the four dq rows in registers
+                FloatVector a0a = FloatVector.zero(S), a0b = FloatVector.zero(S), a1a = FloatVector.zero(S);
+                FloatVector a1b = FloatVector.zero(S), a2a = FloatVector.zero(S), a2b = FloatVector.zero(S);
+                FloatVector a3a = FloatVector.zero(S), a3b = FloatVector.zero(S);
+                for (int t = 0; t < n; t++) {
+                    int j = ko + (u0 + t) * d;
+                    FloatVector ka = FloatVector.fromArray(S, K, j), kb = FloatVector.fromArray(S, K, j + L);
+                    FloatVector w0 = FloatVector.broadcast(S, A[t]), w1 = FloatVector.broadcast(S, A[KEY_BLOCK + t]);
+                    FloatVector w2 = FloatVector.broadcast(S, A[2 * KEY_BLOCK + t]);
+                    FloatVector w3 = FloatVector.broadcast(S, A[3 * KEY_BLOCK + t]);
+                    a0a = ka.fma(w0, a0a);
+                    a0b = kb.fma(w0, a0b);
+                    a1a = ka.fma(w1, a1a);
+                    a1b = kb.fma(w1, a1b);
+                    a2a = ka.fma(w2, a2a);
+                    a2b = kb.fma(w2, a2b);
+                    a3a = ka.fma(w3, a3a);
+                    a3b = kb.fma(w3, a3b);
+                }
+                int r0 = dqo + i0 * d;
+                FloatVector.fromArray(S, DQ, r0).add(a0a).intoArray(DQ, r0);
+                FloatVector.fromArray(S, DQ, r0 + L).add(a0b).intoArray(DQ, r0 + L);
+                if (rows > 1) {
+                    FloatVector.fromArray(S, DQ, r0 + d).add(a1a).intoArray(DQ, r0 + d);
+                    FloatVector.fromArray(S, DQ, r0 + d + L).add(a1b).intoArray(DQ, r0 + d + L);
+                }
+                if (rows > 2) {
+                    FloatVector.fromArray(S, DQ, r0 + 2 * d).add(a2a).intoArray(DQ, r0 + 2 * d);
+                    FloatVector.fromArray(S, DQ, r0 + 2 * d + L).add(a2b).intoArray(DQ, r0 + 2 * d + L);
+                }
+                if (rows > 3) {
+                    FloatVector.fromArray(S, DQ, r0 + 3 * d).add(a3a).intoArray(DQ, r0 + 3 * d);
+                    FloatVector.fromArray(S, DQ, r0 + 3 * d + L).add(a3b).intoArray(DQ, r0 + 3 * d + L);
+                }
+            }
+        }
     }
 
     // ------------------------------------------------------------------------------------------------ neighbourhood
