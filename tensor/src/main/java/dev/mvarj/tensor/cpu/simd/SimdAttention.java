@@ -194,6 +194,30 @@ final class SimdAttention {
     }
 
     /**
+     * dst[j] += Σ_r w[r · KEY_BLOCK + t] · x_r for the n rows j = t of dst (d = 2 vectors each, from dstOff): the four
+     * source rows x_r (at x0..x3) stay in registers, each destination row is loaded and stored once.
+     */
+    private static void addWeightedRows(float[] w, float[] x, int x0, int x1, int x2, int x3, float[] dst,
+                                        int dstOff, int n) {
+        int d = 2 * L;
+        FloatVector r0a = FloatVector.fromArray(S, x, x0), r0b = FloatVector.fromArray(S, x, x0 + L);
+        FloatVector r1a = FloatVector.fromArray(S, x, x1), r1b = FloatVector.fromArray(S, x, x1 + L);
+        FloatVector r2a = FloatVector.fromArray(S, x, x2), r2b = FloatVector.fromArray(S, x, x2 + L);
+        FloatVector r3a = FloatVector.fromArray(S, x, x3), r3b = FloatVector.fromArray(S, x, x3 + L);
+        for (int t = 0; t < n; t++) {
+            int j = dstOff + t * d;
+            FloatVector w0 = FloatVector.broadcast(S, w[t]), w1 = FloatVector.broadcast(S, w[KEY_BLOCK + t]);
+            FloatVector w2 = FloatVector.broadcast(S, w[2 * KEY_BLOCK + t]);
+            FloatVector w3 = FloatVector.broadcast(S, w[3 * KEY_BLOCK + t]);
+            FloatVector ya = FloatVector.fromArray(S, dst, j), yb = FloatVector.fromArray(S, dst, j + L);
+            ya = r0a.fma(w0, ya).add(r1a.mul(w1)).add(r2a.fma(w2, r3a.mul(w3)));
+            yb = r0b.fma(w0, yb).add(r1b.mul(w1)).add(r2b.fma(w2, r3b.mul(w3)));
+            ya.intoArray(dst, j);
+            yb.intoArray(dst, j + L);
+        }
+    }
+
+    /**
      * The forward of one (b, h) for head dimension d = 2 vectors, four query rows at a time: each key block's
      * scores are computed per row (−∞ outside the row's key range), each row keeps its own online-softmax max and
      * sum, and the four output accumulators stay in registers across the whole key loop, so each value row is loaded
@@ -411,38 +435,8 @@ final class SimdAttention {
                 int q2 = qo + (rows > 2 ? i0 + 2 : i0) * d, q3 = qo + (rows > 3 ? i0 + 3 : i0) * d;
                 int o0 = doo + i0 * d, o1 = doo + (rows > 1 ? i0 + 1 : i0) * d;
                 int o2 = doo + (rows > 2 ? i0 + 2 : i0) * d, o3 = doo + (rows > 3 ? i0 + 3 : i0) * d;
-                // dv_j += Σ_r P_rj · dout_r
-                FloatVector g0a = FloatVector.fromArray(S, DO, o0), g0b = FloatVector.fromArray(S, DO, o0 + L);
-                FloatVector g1a = FloatVector.fromArray(S, DO, o1), g1b = FloatVector.fromArray(S, DO, o1 + L);
-                FloatVector g2a = FloatVector.fromArray(S, DO, o2), g2b = FloatVector.fromArray(S, DO, o2 + L);
-                FloatVector g3a = FloatVector.fromArray(S, DO, o3), g3b = FloatVector.fromArray(S, DO, o3 + L);
-                for (int t = 0; t < n; t++) {
-                    int j = dvo + (u0 + t) * d;
-                    FloatVector w0 = FloatVector.broadcast(S, P[t]), w1 = FloatVector.broadcast(S, P[KEY_BLOCK + t]);
-                    FloatVector w2 = FloatVector.broadcast(S, P[2 * KEY_BLOCK + t]);
-                    FloatVector w3 = FloatVector.broadcast(S, P[3 * KEY_BLOCK + t]);
-                    FloatVector va = FloatVector.fromArray(S, DV, j), vb = FloatVector.fromArray(S, DV, j + L);
-                    va = g0a.fma(w0, va).add(g1a.mul(w1)).add(g2a.fma(w2, g3a.mul(w3)));
-                    vb = g0b.fma(w0, vb).add(g1b.mul(w1)).add(g2b.fma(w2, g3b.mul(w3)));
-                    va.intoArray(DV, j);
-                    vb.intoArray(DV, j + L);
-                }
-                // dk_j += Σ_r A_rj · q_r
-                FloatVector x0a = FloatVector.fromArray(S, Q, q0), x0b = FloatVector.fromArray(S, Q, q0 + L);
-                FloatVector x1a = FloatVector.fromArray(S, Q, q1), x1b = FloatVector.fromArray(S, Q, q1 + L);
-                FloatVector x2a = FloatVector.fromArray(S, Q, q2), x2b = FloatVector.fromArray(S, Q, q2 + L);
-                FloatVector x3a = FloatVector.fromArray(S, Q, q3), x3b = FloatVector.fromArray(S, Q, q3 + L);
-                for (int t = 0; t < n; t++) {
-                    int j = dko + (u0 + t) * d;
-                    FloatVector w0 = FloatVector.broadcast(S, A[t]), w1 = FloatVector.broadcast(S, A[KEY_BLOCK + t]);
-                    FloatVector w2 = FloatVector.broadcast(S, A[2 * KEY_BLOCK + t]);
-                    FloatVector w3 = FloatVector.broadcast(S, A[3 * KEY_BLOCK + t]);
-                    FloatVector ka = FloatVector.fromArray(S, DK, j), kb = FloatVector.fromArray(S, DK, j + L);
-                    ka = x0a.fma(w0, ka).add(x1a.mul(w1)).add(x2a.fma(w2, x3a.mul(w3)));
-                    kb = x0b.fma(w0, kb).add(x1b.mul(w1)).add(x2b.fma(w2, x3b.mul(w3)));
-                    ka.intoArray(DK, j);
-                    kb.intoArray(DK, j + L);
-                }
+                addWeightedRows(P, DO, o0, o1, o2, o3, DV, dvo + u0 * d, n);    // dv_j += Σ_r P_rj · dout_r
+                addWeightedRows(A, Q, q0, q1, q2, q3, DK, dko + u0 * d, n);     // dk_j += Σ_r A_rj · q_r
                 // dq_r += Σ_j A_rj · k_j, the four dq rows in registers
                 FloatVector a0a = FloatVector.zero(S), a0b = FloatVector.zero(S), a1a = FloatVector.zero(S);
                 FloatVector a1b = FloatVector.zero(S), a2a = FloatVector.zero(S), a2b = FloatVector.zero(S);
