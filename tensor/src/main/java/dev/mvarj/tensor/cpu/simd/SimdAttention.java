@@ -80,6 +80,44 @@ final class SimdAttention {
         }
     }
 
+    /**
+     * Four queries against the same n keys: s[s_r + t] = Σ_c x[x_r + c] · kt[c · ld + j0 + t] for r < 4, t < n.
+     * Each transposed key vector is loaded once for four FMAs (one query at a time loads it for one).
+     */
+    private static void scores4(float[] x, int x0, int x1, int x2, int x3, float[] kt, int ld, int j0, int n, int d,
+                                float[] s, int s0, int s1, int s2, int s3) {
+        int t = 0;
+        for (int bound = S.loopBound(n); t < bound; t += L) {
+            FloatVector c0 = FloatVector.zero(S), c1 = FloatVector.zero(S), c2 = FloatVector.zero(S);
+            FloatVector c3 = FloatVector.zero(S);
+            for (int c = 0; c < d; c++) {
+                FloatVector kv = FloatVector.fromArray(S, kt, c * ld + j0 + t);
+                c0 = kv.fma(FloatVector.broadcast(S, x[x0 + c]), c0);
+                c1 = kv.fma(FloatVector.broadcast(S, x[x1 + c]), c1);
+                c2 = kv.fma(FloatVector.broadcast(S, x[x2 + c]), c2);
+                c3 = kv.fma(FloatVector.broadcast(S, x[x3 + c]), c3);
+            }
+            c0.intoArray(s, s0 + t);
+            c1.intoArray(s, s1 + t);
+            c2.intoArray(s, s2 + t);
+            c3.intoArray(s, s3 + t);
+        }
+        for (; t < n; t++) {
+            float a0 = 0f, a1 = 0f, a2 = 0f, a3 = 0f;
+            for (int c = 0; c < d; c++) {
+                float k = kt[c * ld + j0 + t];
+                a0 = Math.fma(k, x[x0 + c], a0);
+                a1 = Math.fma(k, x[x1 + c], a1);
+                a2 = Math.fma(k, x[x2 + c], a2);
+                a3 = Math.fma(k, x[x3 + c], a3);
+            }
+            s[s0 + t] = a0;
+            s[s1 + t] = a1;
+            s[s2 + t] = a2;
+            s[s3 + t] = a3;
+        }
+    }
+
     /** out[o + c] = a · x[xo + c] for c < n (a plain multiply; the generic binary-op switch boxes here). */
     private static void scaleRun(float[] x, int xo, float a, float[] out, int o, int n) {
         FloatVector av = FloatVector.broadcast(S, a);
@@ -281,7 +319,8 @@ final class SimdAttention {
             FloatVector a3a = FloatVector.zero(S), a3b = FloatVector.zero(S);
             for (int b0 = u0; b0 < u1; b0 += KEY_BLOCK) {
                 int n = Math.min(KEY_BLOCK, u1 - b0);
-                for (int r = 0; r < GROUP; r++) {
+                scores4(qs, 0, d, 2 * d, 3 * d, kt, Lk, b0, n, d, P, 0, KEY_BLOCK, 2 * KEY_BLOCK, 3 * KEY_BLOCK);
+                for (int r = 0; r < GROUP; r++) {                        // P = scale · q_i·k_j, −∞ outside the range
                     int i = i0 + r, pr = r * KEY_BLOCK;
                     corr[r] = 1f;
                     int j0 = r < rows ? Math.max(b0, rangeStart(mask, i)) : b0 + n;
@@ -290,8 +329,8 @@ final class SimdAttention {
                         Arrays.fill(P, pr, pr + n, 0f);                  // no key of this block for row r
                         continue;
                     }
-                    Arrays.fill(P, pr, pr + n, Float.NEGATIVE_INFINITY);
-                    scores(qs, r * d, kt, Lk, j0, j1 - j0, d, P, pr + j0 - b0);   // scale · q_i·k_j
+                    Arrays.fill(P, pr, pr + j0 - b0, Float.NEGATIVE_INFINITY);
+                    Arrays.fill(P, pr + j1 - b0, pr + n, Float.NEGATIVE_INFINITY);
                     if (M != null) {
                         SimdBackend.binaryRun(BinaryOp.ADD, P, pr + j0 - b0, M, mo + i * Lk + j0, P, pr + j0 - b0,
                                 j1 - j0);
@@ -428,7 +467,7 @@ final class SimdAttention {
                                         AttentionMask mask, int Lq, int Lk, float scale, int qo, int ko, int doo,
                                         int dqo, int dko, int dvo, int lo) {
         int d = 2 * L;
-        float[] P = scratch(6, GROUP * KEY_BLOCK), A = scratch(7, GROUP * KEY_BLOCK), dp = scratch(3, KEY_BLOCK);
+        float[] P = scratch(6, GROUP * KEY_BLOCK), A = scratch(7, GROUP * KEY_BLOCK);
         float[] acc = scratch(8, GROUP * d);
         for (int b0 = 0; b0 < Lk; b0 += KEY_BLOCK) {
             int b1 = Math.min(Lk, b0 + KEY_BLOCK);
@@ -445,30 +484,37 @@ final class SimdAttention {
                 if (u0 >= u1) {
                     continue;
                 }
-                int n = u1 - u0;
+                int n = u1 - u0, rows = Math.min(GROUP, Lq - i0);
+                // rows past Lq read row i0's vectors with zero weights: no out-of-range reads, nothing added
+                int r1 = rows > 1 ? i0 + 1 : i0, r2 = rows > 2 ? i0 + 2 : i0, r3 = rows > 3 ? i0 + 3 : i0;
+                scores4(qs, i0 * d, r1 * d, r2 * d, r3 * d, kt, Lk, u0, n, d, P, 0, KEY_BLOCK, 2 * KEY_BLOCK,
+                        3 * KEY_BLOCK);                                  // s = scale · q_i·k_j
+                scores4(DO, doo + i0 * d, doo + r1 * d, doo + r2 * d, doo + r3 * d, vt, Lk, u0, n, d, A, 0,
+                        KEY_BLOCK, 2 * KEY_BLOCK, 3 * KEY_BLOCK);        // dP = dout_i·v_j
                 for (int r = 0; r < GROUP; r++) {
                     int i = i0 + r, pr = r * KEY_BLOCK;
                     int j0 = i < Lq ? Math.max(u0, rangeStart(mask, i)) : u1;
                     int j1 = i < Lq ? Math.min(u1, rangeEnd(mask, i, Lk)) : u1;
                     float l = i < Lq ? LS[lo + i] : Float.NEGATIVE_INFINITY;
-                    Arrays.fill(P, pr, pr + n, 0f);
-                    Arrays.fill(A, pr, pr + n, 0f);
                     if (j0 >= j1 || l == Float.NEGATIVE_INFINITY) {
-                        continue;                                        // this row adds nothing in this block
+                        Arrays.fill(P, pr, pr + n, 0f);                  // this row adds nothing in this block
+                        Arrays.fill(A, pr, pr + n, 0f);
+                        continue;
                     }
                     int m = j1 - j0, off = pr + j0 - u0;
-                    scores(qs, i * d, kt, Lk, j0, m, d, dp);             // s = scale · q_i·k_j
+                    Arrays.fill(P, pr, off, 0f);
+                    Arrays.fill(P, off + m, pr + n, 0f);
+                    Arrays.fill(A, pr, off, 0f);
+                    Arrays.fill(A, off + m, pr + n, 0f);
                     if (M != null) {
-                        SimdBackend.binaryRun(BinaryOp.ADD, dp, 0, M, mo + i * Lk + j0, dp, 0, m);
+                        SimdBackend.binaryRun(BinaryOp.ADD, P, off, M, mo + i * Lk + j0, P, off, m);
                     }
-                    SimdBackend.expShiftedRun(dp, 0, l, P, off, m);      // P = exp(s − lse)
-                    scores(DO, doo + i * d, vt, Lk, j0, m, d, dp);       // dP = dout_i·v_j
+                    SimdBackend.expShiftedRun(P, off, l, P, off, m);     // P = exp(s − lse)
                     float Di = D[i];
-                    for (int t = 0; t < m; t++) {
-                        A[off + t] = scale * P[off + t] * (dp[t] - Di); // scale · dS_ij
+                    for (int t = off; t < off + m; t++) {
+                        A[t] = scale * P[t] * (A[t] - Di);               // scale · dS_ij
                     }
                 }
-                int rows = Math.min(GROUP, Lq - i0);
                 // rows past Lq read row 0's vectors with zero weights: no out-of-range reads, nothing added
                 int q0 = qo + i0 * d, q1 = qo + (rows > 1 ? i0 + 1 : i0) * d;
                 int q2 = qo + (rows > 2 ? i0 + 2 : i0) * d, q3 = qo + (rows > 3 ? i0 + 3 : i0) * d;
