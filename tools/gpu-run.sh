@@ -22,13 +22,16 @@ if [ ! -x "$RT/bin/java" ]; then
 fi
 JAVA="$RT/bin/java"
 
+# the shared libraries the dynamic linker knows
+libs() { ldconfig -p 2>/dev/null || /sbin/ldconfig -p 2>/dev/null; }
+
 # OpenCL: the machine's ICD loader when it has one, else the bundled one
-if ! (ldconfig -p 2>/dev/null || /sbin/ldconfig -p 2>/dev/null) | grep -q 'libOpenCL\.so\.1 '; then
+if ! libs | grep -q 'libOpenCL\.so\.1 '; then
   export LD_LIBRARY_PATH="$HERE/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 fi
 # containers often get NVIDIA's driver library without its ICD registration file: register it for the loader
 if [ -z "${OCL_ICD_VENDORS:-}" ] && ! ls /etc/OpenCL/vendors/*.icd >/dev/null 2>&1 \
-   && (ldconfig -p 2>/dev/null || /sbin/ldconfig -p 2>/dev/null) | grep -q 'libnvidia-opencl\.so\.1'; then
+   && libs | grep -q 'libnvidia-opencl\.so\.1'; then
   mkdir -p "$RT/vendors"
   echo libnvidia-opencl.so.1 > "$RT/vendors/nvidia.icd"
   export OCL_ICD_VENDORS="$RT/vendors"

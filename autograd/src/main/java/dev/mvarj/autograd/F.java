@@ -124,7 +124,7 @@ public final class F {
     /** 1/0 of a op b (GT, GE, EQ), broadcast. */
     private static Tensor compare(BinaryOp op, Tensor a, Tensor b) {
         int[] shape = Shape.broadcast(op.name().toLowerCase(), a.shape(), b.shape());
-        Tensor out = Tensor.zeros(a.device(), DType.F32, shape);
+        Tensor out = zerosOn(a, shape);
         a.backend().binary(op, out, a.expand(shape), b.expand(shape));
         return out;
     }
@@ -134,7 +134,7 @@ public final class F {
         cond.requireDType("where", DType.I32);
         int[] shape = Shape.broadcast("where", Shape.broadcast("where", cond.shape(), a.shape()), b.shape());
         Tensor c = cond.expand(shape);
-        Tensor out = Tensor.zeros(a.data().device(), DType.F32, shape);
+        Tensor out = zerosOn(a.data(), shape);
         out.backend().where(out, c, a.data().expand(shape), b.data().expand(shape));
         int[] sa = a.shape(), sb = b.shape();
         return record("where", out, in(a, b), g -> {
@@ -190,7 +190,7 @@ public final class F {
         outShape[outShape.length - 1] = cout;
         Tensor x2 = x.data().reshape(-1, cin);
         int rows = x2.size(0);
-        Tensor out = Tensor.zeros(x.data().device(), DType.F32, rows, cout);
+        Tensor out = zerosOn(x.data(), rows, cout);
         Tensor wd = w.data();
         out.backend().gemm(false, true, 1, rows, cout, cin, 1f, x2, cin, 0, wd.contiguous(), cin, 0, 0f, out, cout, 0);
         if (b != null) {
@@ -311,7 +311,7 @@ public final class F {
         }
         int[] outShape = shape.clone();
         outShape[a] = total;
-        Tensor out = Tensor.zeros(xs[0].data().device(), DType.F32, outShape);
+        Tensor out = zerosOn(xs[0].data(), outShape);
         int[] starts = new int[xs.length + 1];
         for (int i = 0; i < xs.length; i++) {
             starts[i + 1] = starts[i] + xs[i].size(a);
@@ -360,7 +360,7 @@ public final class F {
         int[] outShape = shape.clone();
         outShape[a] = m;
         Tensor idx = index.contiguous(), xd = x.data().contiguous();
-        Tensor out = Tensor.zeros(xd.device(), DType.F32, outShape);
+        Tensor out = zerosOn(xd, outShape);
         out.backend().indexSelect(out, xd, idx, outer, n, inner, m);
         return record("index_select", out, in(x), g -> {
             Tensor dx = zerosOn(g, shape);
@@ -383,7 +383,7 @@ public final class F {
         int outer = Shape.prod(shape, 0, a), n = shape[a], inner = Shape.prod(shape, a + 1, shape.length);
         int m = ishape[a];
         Tensor idx = index.contiguous(), xd = x.data().contiguous();
-        Tensor out = Tensor.zeros(xd.device(), DType.F32, ishape);
+        Tensor out = zerosOn(xd, ishape);
         out.backend().gather(out, xd, idx, outer, n, inner, m);
         return record("gather", out, in(x), g -> {
             Tensor dx = zerosOn(g, shape);

@@ -2,7 +2,6 @@ package dev.mvarj.gpu;
 
 import dev.mvarj.tensor.AttentionMask;
 import dev.mvarj.tensor.Backend;
-import dev.mvarj.tensor.DType;
 import dev.mvarj.tensor.Device;
 import dev.mvarj.tensor.Tensor;
 import dev.mvarj.tensor.cpu.ReferenceBackend;
@@ -29,18 +28,14 @@ class OpenClAttentionVisionTest {
         cl = OpenClTestSupport.backend();
     }
 
-    private static Tensor zeros(Device d, int... shape) {
-        return Tensor.zeros(d, DType.F32, shape);
-    }
-
     /** Forward and backward of one attention call on a backend; inputs are moved to its device. */
     private static Map<String, Tensor> attention(Backend be, Tensor q, Tensor k, Tensor v, Tensor dout,
                                                  AttentionMask mask, int grid, int kernel, int B, int H, int Lq,
                                                  int Lk, int d, float scale) {
         Device dv0 = be.device();
         Tensor Q = q.to(dv0), K = k.to(dv0), V = v.to(dv0), DO = dout.to(dv0);
-        Tensor out = zeros(dv0, B, H, Lq, d), lse = zeros(dv0, B, H, Lq);
-        Tensor dq = zeros(dv0, B, H, Lq, d), dk = zeros(dv0, B, H, Lk, d), dv = zeros(dv0, B, H, Lk, d);
+        Tensor out = Tensor.zeros(dv0, B, H, Lq, d), lse = Tensor.zeros(dv0, B, H, Lq);
+        Tensor dq = Tensor.zeros(dv0, B, H, Lq, d), dk = Tensor.zeros(dv0, B, H, Lk, d), dv = Tensor.zeros(dv0, B, H, Lk, d);
         if (mask == null) {
             be.neighborhoodAttentionForward(out, lse, Q, K, V, B, H, grid, kernel, d, scale);
             be.neighborhoodAttentionBackward(dq, dk, dv, DO, Q, K, V, out, lse, B, H, grid, kernel, d, scale);
@@ -129,7 +124,7 @@ class OpenClAttentionVisionTest {
             int OH = (H + 2 * pt - kh) / stride + 1, OW = (W + 2 * pl - kw) / stride + 1;
             String what = String.format("B=%d C=%d H=%d W=%d k=%dx%d s=%d", B, C, H, W, kh, kw, stride);
             Tensor x = RNG.normal(0, 1, B, C, H, W);
-            Tensor want = zeros(Device.CPU, B, C * kh * kw, OH * OW), got = zeros(GPU, B, C * kh * kw, OH * OW);
+            Tensor want = Tensor.zeros(Device.CPU, B, C * kh * kw, OH * OW), got = Tensor.zeros(GPU, B, C * kh * kw, OH * OW);
             REF.im2col(want, x, B, C, H, W, kh, kw, stride, pt, pl, OH, OW);
             cl.im2col(got, dev(x), B, C, H, W, kh, kw, stride, pt, pl, OH, OW);
             assertClose("im2col " + what, got, want, 0);
@@ -150,16 +145,16 @@ class OpenClAttentionVisionTest {
                 String what = String.format("groupNorm B=%d C=%d HW=%d G=%d affine=%d", B, C, HW, G, affine);
                 Tensor x = RNG.normal(0.3f, 2, B, C, HW), dout = RNG.normal(0, 1, B, C, HW);
                 Tensor w = affine > 0 ? RNG.normal(1, 0.3f, C) : null, b = affine > 0 ? RNG.normal(0, 0.3f, C) : null;
-                Tensor out = zeros(Device.CPU, B, C, HW), mean = zeros(Device.CPU, B, G), rstd = zeros(Device.CPU, B, G);
-                Tensor gOut = zeros(GPU, B, C, HW), gMean = zeros(GPU, B, G), gRstd = zeros(GPU, B, G);
+                Tensor out = Tensor.zeros(Device.CPU, B, C, HW), mean = Tensor.zeros(Device.CPU, B, G), rstd = Tensor.zeros(Device.CPU, B, G);
+                Tensor gOut = Tensor.zeros(GPU, B, C, HW), gMean = Tensor.zeros(GPU, B, G), gRstd = Tensor.zeros(GPU, B, G);
                 REF.groupNormForward(out, mean, rstd, x, w, b, B, C, HW, G, 1e-5f);
                 cl.groupNormForward(gOut, gMean, gRstd, dev(x), w == null ? null : dev(w), b == null ? null : dev(b),
                         B, C, HW, G, 1e-5f);
                 assertClose(what + " out", gOut, out, 1e-5, 1e-4);
                 assertClose(what + " mean", gMean, mean, 1e-5, 1e-4);
                 assertClose(what + " rstd", gRstd, rstd, 1e-5, 1e-4);
-                Tensor dx = zeros(Device.CPU, B, C, HW), dw = zeros(Device.CPU, C), db = zeros(Device.CPU, C);
-                Tensor gdx = zeros(GPU, B, C, HW), gdw = zeros(GPU, C), gdb = zeros(GPU, C);
+                Tensor dx = Tensor.zeros(Device.CPU, B, C, HW), dw = Tensor.zeros(Device.CPU, C), db = Tensor.zeros(Device.CPU, C);
+                Tensor gdx = Tensor.zeros(GPU, B, C, HW), gdw = Tensor.zeros(GPU, C), gdb = Tensor.zeros(GPU, C);
                 REF.groupNormBackward(dx, affine > 0 ? dw : null, affine == 1 ? db : null, dout, x, mean, rstd, w,
                         B, C, HW, G);
                 cl.groupNormBackward(gdx, affine > 0 ? gdw : null, affine == 1 ? gdb : null, dev(dout), dev(x),

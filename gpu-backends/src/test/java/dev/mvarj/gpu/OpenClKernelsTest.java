@@ -32,22 +32,18 @@ class OpenClKernelsTest {
         cl = OpenClTestSupport.backend();
     }
 
-    private static Tensor zeros(Device d, int... shape) {
-        return Tensor.zeros(d, DType.F32, shape);
-    }
-
     @Test
     void copyHandlesTransposedSlicedAndBroadcastViews() {
         for (int n : SIZES) {
             Tensor h = RNG.normal(0, 1, 5, n, 3);
             Tensor d = dev(h);
             // permuted source into a contiguous destination
-            Tensor want = zeros(Device.CPU, 3, n, 5), got = zeros(GPU, 3, n, 5);
+            Tensor want = Tensor.zeros(Device.CPU, 3, n, 5), got = Tensor.zeros(GPU, 3, n, 5);
             REF.copy(want, h.permute(2, 1, 0));
             cl.copy(got, d.permute(2, 1, 0));
             assertClose("copy permuted n=" + n, got, want, 0);
             // broadcast source into a strided slice of a destination
-            Tensor wantBig = zeros(Device.CPU, 5, n, 7), gotBig = zeros(GPU, 5, n, 7);
+            Tensor wantBig = Tensor.zeros(Device.CPU, 5, n, 7), gotBig = Tensor.zeros(GPU, 5, n, 7);
             REF.copy(wantBig.slice(2, 2, 5), h.select(0, 1).unsqueeze(0).expand(5, n, 3));
             cl.copy(gotBig.slice(2, 2, 5), d.select(0, 1).unsqueeze(0).expand(5, n, 3));
             assertClose("copy into slice n=" + n, gotBig, wantBig, 0);
@@ -68,7 +64,7 @@ class OpenClKernelsTest {
 
     @Test
     void fillSetsFloatsAndInts() {
-        Tensor f = zeros(GPU, 2, 17);
+        Tensor f = Tensor.zeros(GPU, 2, 17);
         cl.fill(f.slice(0, 1, 2), 2.5f);
         float[] v = f.toFloatArray();
         assertThat(v[0]).isZero();
@@ -84,7 +80,7 @@ class OpenClKernelsTest {
             for (int n : SIZES) {
                 Tensor h = op == UnaryOp.LOG || op == UnaryOp.SQRT ? RNG.uniform(0.01f, 5, n, 3)
                         : RNG.uniform(-5, 5, n, 3);
-                Tensor want = zeros(Device.CPU, 3, n), got = zeros(GPU, 3, n);
+                Tensor want = Tensor.zeros(Device.CPU, 3, n), got = Tensor.zeros(GPU, 3, n);
                 REF.unary(op, want, h.transpose(0, 1));
                 cl.unary(op, got, dev(h).transpose(0, 1));
                 assertClose(op + " n=" + n, got, want, 2e-6, 4e-6);
@@ -101,7 +97,7 @@ class OpenClKernelsTest {
                 if (op == BinaryOp.EQ || op == BinaryOp.GE) {
                     b = a.slice(0, 2, 3).contiguous();      // equal elements in row 2
                 }
-                Tensor want = zeros(Device.CPU, 4, n), got = zeros(GPU, 4, n);
+                Tensor want = Tensor.zeros(Device.CPU, 4, n), got = Tensor.zeros(GPU, 4, n);
                 REF.binary(op, want, a, b.expand(4, n));
                 cl.binary(op, got, dev(a), dev(b).expand(4, n));
                 assertClose(op + " n=" + n, got, want, 2e-6, 4e-6);
@@ -113,7 +109,7 @@ class OpenClKernelsTest {
     void maxAndMinPropagateNaN() {
         Tensor a = Tensor.of(new float[]{Float.NaN, 1, 2, -0f}, 4), b = Tensor.of(new float[]{1, Float.NaN, 3, 0f}, 4);
         for (BinaryOp op : new BinaryOp[]{BinaryOp.MAX, BinaryOp.MIN}) {
-            Tensor want = zeros(Device.CPU, 4), got = zeros(GPU, 4);
+            Tensor want = Tensor.zeros(Device.CPU, 4), got = Tensor.zeros(GPU, 4);
             REF.binary(op, want, a, b);
             cl.binary(op, got, dev(a), dev(b));
             assertThat(got.toFloatArray()).as(op.name()).isEqualTo(want.toFloatArray());
@@ -124,7 +120,7 @@ class OpenClKernelsTest {
     void whereMatchesReferenceWithBroadcastBranches() {
         for (int n : SIZES) {
             Tensor c = ints(RNG, 2, 3, n), a = RNG.normal(0, 1, 3, n), b = RNG.normal(0, 1, 3, 1);
-            Tensor want = zeros(Device.CPU, 3, n), got = zeros(GPU, 3, n);
+            Tensor want = Tensor.zeros(Device.CPU, 3, n), got = Tensor.zeros(GPU, 3, n);
             REF.where(want, c, a, b.expand(3, n));
             cl.where(got, dev(c), dev(a), dev(b).expand(3, n));
             assertClose("where n=" + n, got, want, 0);
@@ -138,7 +134,7 @@ class OpenClKernelsTest {
                 for (int[] oi : new int[][]{{1, 1}, {3, 1}, {5, 7}, {1, 33}}) {
                     int outer = oi[0], inner = oi[1];
                     Tensor x = RNG.normal(0, 1, outer, n, inner);
-                    Tensor want = zeros(Device.CPU, outer, inner), got = zeros(GPU, outer, inner);
+                    Tensor want = Tensor.zeros(Device.CPU, outer, inner), got = Tensor.zeros(GPU, outer, inner);
                     REF.reduce(op, want, x, outer, n, inner);
                     cl.reduce(op, got, dev(x), outer, n, inner);
                     assertClose(op + " outer=" + outer + " n=" + n + " inner=" + inner, got, want, 1e-5);
@@ -178,7 +174,7 @@ class OpenClKernelsTest {
                 Tensor x = RNG.uniform(-6, 6, rows, n), dy = RNG.normal(0, 1, rows, n);
                 for (boolean log : new boolean[]{false, true}) {
                     String what = (log ? "logSoftmax" : "softmax") + " rows=" + rows + " n=" + n;
-                    Tensor want = zeros(Device.CPU, rows, n), got = zeros(GPU, rows, n);
+                    Tensor want = Tensor.zeros(Device.CPU, rows, n), got = Tensor.zeros(GPU, rows, n);
                     if (log) {
                         REF.logSoftmax(want, x, rows, n);
                         cl.logSoftmax(got, dev(x), rows, n);
@@ -187,7 +183,7 @@ class OpenClKernelsTest {
                         cl.softmax(got, dev(x), rows, n);
                     }
                     assertClose(what, got, want, 2e-6, 1e-5);
-                    Tensor dxWant = zeros(Device.CPU, rows, n), dxGot = zeros(GPU, rows, n);
+                    Tensor dxWant = Tensor.zeros(Device.CPU, rows, n), dxGot = Tensor.zeros(GPU, rows, n);
                     if (log) {
                         REF.logSoftmaxBackward(dxWant, want, dy, rows, n);
                         cl.logSoftmaxBackward(dxGot, dev(want), dev(dy), rows, n);
@@ -234,7 +230,7 @@ class OpenClKernelsTest {
             for (int outer : new int[]{1, 3}) {
                 int n = 7, m = 11;
                 Tensor x = RNG.normal(0, 1, outer, n, inner), idx = ints(RNG, n, m);
-                Tensor want = zeros(Device.CPU, outer, m, inner), got = zeros(GPU, outer, m, inner);
+                Tensor want = Tensor.zeros(Device.CPU, outer, m, inner), got = Tensor.zeros(GPU, outer, m, inner);
                 REF.indexSelect(want, x, idx, outer, n, inner, m);
                 cl.indexSelect(got, dev(x), dev(idx), outer, n, inner, m);
                 assertClose("indexSelect inner=" + inner, got, want, 0);
@@ -253,12 +249,12 @@ class OpenClKernelsTest {
         for (int inner : new int[]{1, 5, 17}) {
             int outer = 3, n = 9, m = 4;
             Tensor x = RNG.normal(0, 1, outer, n, inner), idx = ints(RNG, n, outer, m, inner);
-            Tensor want = zeros(Device.CPU, outer, m, inner), got = zeros(GPU, outer, m, inner);
+            Tensor want = Tensor.zeros(Device.CPU, outer, m, inner), got = Tensor.zeros(GPU, outer, m, inner);
             REF.gather(want, x, idx, outer, n, inner, m);
             cl.gather(got, dev(x), dev(idx), outer, n, inner, m);
             assertClose("gather inner=" + inner, got, want, 0);
             Tensor dout = RNG.normal(0, 1, outer, m, inner);
-            Tensor dxWant = zeros(Device.CPU, outer, n, inner), dxGot = zeros(GPU, outer, n, inner);
+            Tensor dxWant = Tensor.zeros(Device.CPU, outer, n, inner), dxGot = Tensor.zeros(GPU, outer, n, inner);
             REF.scatterAdd(dxWant, dout, idx, outer, n, inner, m);
             cl.scatterAdd(dxGot, dev(dout), dev(idx), outer, n, inner, m);
             assertClose("scatterAdd inner=" + inner, dxGot, dxWant, 0);
@@ -267,7 +263,7 @@ class OpenClKernelsTest {
 
     @Test
     void anIndexOutOfRangeIsAnErrorNamingTheOp() {
-        Tensor x = zeros(GPU, 1, 4, 2), out = zeros(GPU, 1, 2, 2);
+        Tensor x = Tensor.zeros(GPU, 1, 4, 2), out = Tensor.zeros(GPU, 1, 2, 2);
         Tensor idx = dev(Tensor.ofInts(new int[]{0, 4}, 2));
         assertThatThrownBy(() -> cl.indexSelect(out, x, idx, 1, 4, 2, 2))
                 .isInstanceOf(IndexOutOfBoundsException.class).hasMessageContaining("indexSelect")
@@ -287,8 +283,8 @@ class OpenClKernelsTest {
                 int rows = 6;
                 Tensor x = RNG.normal(0.5f, 2, rows, C), dout = RNG.normal(0, 1, rows, C);
                 Tensor w = affine ? RNG.normal(1, 0.2f, C) : null, b = affine ? RNG.normal(0, 0.2f, C) : null;
-                Tensor out = zeros(Device.CPU, rows, C), mean = zeros(Device.CPU, rows), rstd = zeros(Device.CPU, rows);
-                Tensor dOut = zeros(GPU, rows, C), dMean = zeros(GPU, rows), dRstd = zeros(GPU, rows);
+                Tensor out = Tensor.zeros(Device.CPU, rows, C), mean = Tensor.zeros(Device.CPU, rows), rstd = Tensor.zeros(Device.CPU, rows);
+                Tensor dOut = Tensor.zeros(GPU, rows, C), dMean = Tensor.zeros(GPU, rows), dRstd = Tensor.zeros(GPU, rows);
                 REF.layerNormForward(out, mean, rstd, x, w, b, rows, C, 1e-5f);
                 cl.layerNormForward(dOut, dMean, dRstd, dev(x), w == null ? null : dev(w), b == null ? null : dev(b),
                         rows, C, 1e-5f);
@@ -297,8 +293,8 @@ class OpenClKernelsTest {
                 assertClose(what + " mean", dMean, mean, 1e-5, 1e-5);
                 assertClose(what + " rstd", dRstd, rstd, 1e-5, 1e-4);
 
-                Tensor dx = zeros(Device.CPU, rows, C), dw = zeros(Device.CPU, C), db = zeros(Device.CPU, C);
-                Tensor gdx = zeros(GPU, rows, C), gdw = zeros(GPU, C), gdb = zeros(GPU, C);
+                Tensor dx = Tensor.zeros(Device.CPU, rows, C), dw = Tensor.zeros(Device.CPU, C), db = Tensor.zeros(Device.CPU, C);
+                Tensor gdx = Tensor.zeros(GPU, rows, C), gdw = Tensor.zeros(GPU, C), gdb = Tensor.zeros(GPU, C);
                 REF.layerNormBackward(dx, affine ? dw : null, affine ? db : null, dout, x, mean, rstd, w, rows, C);
                 cl.layerNormBackward(gdx, affine ? gdw : null, affine ? gdb : null, dev(dout), dev(x), dev(mean),
                         dev(rstd), w == null ? null : dev(w), rows, C);
@@ -317,15 +313,15 @@ class OpenClKernelsTest {
             for (float smoothing : new float[]{0f, 0.1f}) {
                 int N = 5;
                 Tensor logits = RNG.normal(0, 3, N, V), target = ints(RNG, V, N), weight = RNG.uniform(0, 1, N);
-                Tensor loss = zeros(Device.CPU, N), lse = zeros(Device.CPU, N);
-                Tensor gLoss = zeros(GPU, N), gLse = zeros(GPU, N);
+                Tensor loss = Tensor.zeros(Device.CPU, N), lse = Tensor.zeros(Device.CPU, N);
+                Tensor gLoss = Tensor.zeros(GPU, N), gLse = Tensor.zeros(GPU, N);
                 REF.crossEntropyForward(loss, lse, logits, target, weight, N, V, smoothing);
                 cl.crossEntropyForward(gLoss, gLse, dev(logits), dev(target), dev(weight), N, V, smoothing);
                 String what = "crossEntropy V=" + V + " eps=" + smoothing;
                 assertClose(what + " loss", gLoss, loss, 1e-5, 1e-5);
                 assertClose(what + " lse", gLse, lse, 1e-5, 1e-5);
                 Tensor dloss = RNG.normal(0, 1, N);
-                Tensor dz = zeros(Device.CPU, N, V), gdz = zeros(GPU, N, V);
+                Tensor dz = Tensor.zeros(Device.CPU, N, V), gdz = Tensor.zeros(GPU, N, V);
                 REF.crossEntropyBackward(dz, dloss, logits, lse, target, weight, N, V, smoothing);
                 cl.crossEntropyBackward(gdz, dev(dloss), dev(logits), dev(lse), dev(target), dev(weight), N, V,
                         smoothing);
@@ -333,7 +329,7 @@ class OpenClKernelsTest {
             }
         }
         Tensor bad = dev(Tensor.ofInts(new int[]{3}, 1));
-        assertThatThrownBy(() -> cl.crossEntropyForward(zeros(GPU, 1), zeros(GPU, 1), zeros(GPU, 1, 3), bad,
+        assertThatThrownBy(() -> cl.crossEntropyForward(Tensor.zeros(GPU, 1), Tensor.zeros(GPU, 1), Tensor.zeros(GPU, 1, 3), bad,
                 dev(Tensor.ones(1)), 1, 3, 0f)).hasMessageContaining("crossEntropy: index 3 out of range [0, 3)");
     }
 }

@@ -430,10 +430,6 @@ public final class Tensor {
         return out;
     }
 
-    private Tensor scalarLike(float value) {
-        return scalar(device(), value);
-    }
-
     public Tensor add(Tensor other) {
         return binary(BinaryOp.ADD, other);
     }
@@ -465,23 +461,23 @@ public final class Tensor {
     }
 
     public Tensor add(float value) {
-        return binary(BinaryOp.ADD, scalarLike(value));
+        return binary(BinaryOp.ADD, scalar(device(), value));
     }
 
     public Tensor sub(float value) {
-        return binary(BinaryOp.SUB, scalarLike(value));
+        return binary(BinaryOp.SUB, scalar(device(), value));
     }
 
     public Tensor mul(float value) {
-        return binary(BinaryOp.MUL, scalarLike(value));
+        return binary(BinaryOp.MUL, scalar(device(), value));
     }
 
     public Tensor div(float value) {
-        return binary(BinaryOp.DIV, scalarLike(value));
+        return binary(BinaryOp.DIV, scalar(device(), value));
     }
 
     public Tensor pow(float exponent) {
-        return binary(BinaryOp.POW, scalarLike(exponent));
+        return binary(BinaryOp.POW, scalar(device(), exponent));
     }
 
     /** Element-wise {@code op(x)}. */

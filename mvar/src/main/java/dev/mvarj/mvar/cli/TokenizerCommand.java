@@ -81,8 +81,19 @@ public final class TokenizerCommand implements Runnable {
             return resolved().equals("fashion-mnist") ? VqVaeConfig.fashionMnist() : VqVaeConfig.shapes();
         }
 
-        Path checkpoint(Path given) {
-            return given != null ? given : out.resolve(TokenizerTrainer.CHECKPOINT);
+    }
+
+    /** The options of the commands that read a trained tokenizer: the common ones and {@code --checkpoint}. */
+    static final class Trained {
+        @Mixin
+        Common common;
+
+        @Option(names = "--checkpoint", description = "tokenizer checkpoint (default: <out>/tokenizer.safetensors)")
+        Path checkpoint;
+
+        /** The checkpoint file: {@code --checkpoint}, or the one in {@code --out}. */
+        Path file() {
+            return checkpoint != null ? checkpoint : common.out.resolve(TokenizerTrainer.CHECKPOINT);
         }
     }
 
@@ -171,10 +182,7 @@ public final class TokenizerCommand implements Runnable {
             description = "PSNR and per-scale codebook usage / perplexity of a checkpoint on the test split.")
     static final class Eval implements Callable<Integer> {
         @Mixin
-        Common common;
-
-        @Option(names = "--checkpoint", description = "tokenizer checkpoint (default: <out>/tokenizer.safetensors)")
-        Path checkpoint;
+        Trained trained;
 
         @Option(names = "--images", defaultValue = "0", description = "test images; 0 = all (default: ${DEFAULT-VALUE})")
         int images;
@@ -184,8 +192,8 @@ public final class TokenizerCommand implements Runnable {
 
         @Override
         public Integer call() throws IOException {
-            VqVae model = VqVae.load(common.checkpoint(checkpoint));
-            ImageDataset test = common.split(false);
+            VqVae model = VqVae.load(trained.file());
+            ImageDataset test = trained.common.split(false);
             TokenizerTrainer.Evaluation e = TokenizerTrainer.evaluate(model, test, images, batch);
             System.out.println(test.name() + ": " + e.summary());
             System.out.printf(Locale.ROOT, "distinct codes per scale: %s; latent error after each scale: %s (%.1f s)%n",
@@ -198,10 +206,7 @@ public final class TokenizerCommand implements Runnable {
             description = "Write a PNG grid: inputs, reconstructions, and the reconstruction after each scale.")
     static final class Reconstruct implements Callable<Integer> {
         @Mixin
-        Common common;
-
-        @Option(names = "--checkpoint", description = "tokenizer checkpoint (default: <out>/tokenizer.safetensors)")
-        Path checkpoint;
+        Trained trained;
 
         @Option(names = "--count", defaultValue = "8", description = "test images (columns) (default: ${DEFAULT-VALUE})")
         int count;
@@ -211,9 +216,9 @@ public final class TokenizerCommand implements Runnable {
 
         @Override
         public Integer call() throws IOException {
-            VqVae model = VqVae.load(common.checkpoint(checkpoint));
-            Path file = output != null ? output : common.out.resolve("reconstructions.png");
-            TokenizerTrainer.writeGrid(file, model, common.split(false), count);
+            VqVae model = VqVae.load(trained.file());
+            Path file = output != null ? output : trained.common.out.resolve("reconstructions.png");
+            TokenizerTrainer.writeGrid(file, model, trained.common.split(false), count);
             System.out.println("wrote " + file);
             return 0;
         }
@@ -223,10 +228,7 @@ public final class TokenizerCommand implements Runnable {
             description = "Tokenise a split (and its horizontal mirror) into a token cache for the transformer.")
     static final class Cache implements Callable<Integer> {
         @Mixin
-        Common common;
-
-        @Option(names = "--checkpoint", description = "tokenizer checkpoint (default: <out>/tokenizer.safetensors)")
-        Path checkpoint;
+        Trained trained;
 
         @Option(names = "--split", defaultValue = "train", description = "train | test (default: ${DEFAULT-VALUE})")
         String split;
@@ -245,13 +247,13 @@ public final class TokenizerCommand implements Runnable {
             if (!split.equals("train") && !split.equals("test")) {
                 throw new IllegalArgumentException("--split must be train or test, got '" + split + "'");
             }
-            Path ckpt = common.checkpoint(checkpoint);
+            Path ckpt = trained.file();
             VqVae model = VqVae.load(ckpt);
-            ImageDataset data = common.split(split.equals("train"));
+            ImageDataset data = trained.common.split(split.equals("train"));
             if (limit > 0) {
                 data = data.head(limit);
             }
-            Path file = output != null ? output : common.out.resolve("tokens-" + split + ".safetensors");
+            Path file = output != null ? output : trained.common.out.resolve("tokens-" + split + ".safetensors");
             Files.createDirectories(file.toAbsolutePath().getParent());
             long t0 = System.nanoTime();
             TokenCache.build(file, model, ckpt, data, batch, System.out);
