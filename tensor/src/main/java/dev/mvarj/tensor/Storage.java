@@ -21,13 +21,22 @@ public abstract class Storage {
 
     /** Subtracts the storage's bytes exactly once, whether released explicitly or by the cleaner. */
     private record Release(Device device, long bytes, AtomicBoolean done, AtomicBoolean scoped) implements Runnable {
+        /** True for the one caller that gets to release the storage. */
+        boolean claim() {
+            return done.compareAndSet(false, true);
+        }
+
+        void account() {
+            MemoryStats.released(device, bytes);
+            if (scoped.compareAndSet(true, false)) {
+                MemoryStats.scopedReleased(device, bytes);
+            }
+        }
+
         @Override
         public void run() {
-            if (done.compareAndSet(false, true)) {
-                MemoryStats.released(device, bytes);
-                if (scoped.compareAndSet(true, false)) {
-                    MemoryStats.scopedReleased(device, bytes);
-                }
+            if (claim()) {
+                account();
             }
         }
     }
@@ -95,9 +104,9 @@ public abstract class Storage {
      * in {@link #free()}. Calling it twice is harmless.
      */
     public final void release() {
-        if (!release.done.get()) {
+        if (release.claim()) {      // exactly once, even when two threads race: a buffer must not be freed twice
             free();
-            release.run();
+            release.account();
         }
     }
 
