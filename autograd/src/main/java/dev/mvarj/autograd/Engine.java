@@ -1,11 +1,15 @@
 package dev.mvarj.autograd;
 
+import dev.mvarj.tensor.MemoryScope;
 import dev.mvarj.tensor.Shape;
 import dev.mvarj.tensor.ShapeMismatchException;
+import dev.mvarj.tensor.Storage;
 import dev.mvarj.tensor.Tensor;
 import org.eclipse.collections.api.map.primitive.MutableLongObjectMap;
+import org.eclipse.collections.api.map.primitive.MutableObjectIntMap;
 import org.eclipse.collections.api.set.primitive.MutableLongSet;
 import org.eclipse.collections.impl.map.mutable.primitive.LongObjectHashMap;
+import org.eclipse.collections.impl.map.mutable.primitive.ObjectIntHashMap;
 import org.eclipse.collections.impl.set.mutable.primitive.LongHashSet;
 
 import java.util.ArrayDeque;
@@ -24,6 +28,10 @@ final class Engine {
      * input requires a gradient, otherwise a plain constant (and {@code backward} is never called).
      */
     static Variable record(String op, Tensor out, Variable[] inputs, Node.Backward backward) {
+        OpProfiler profiler = OpProfiler.active();
+        if (profiler != null) {
+            profiler.forward(op, out);
+        }
         boolean needsGrad = false;
         if (GradMode.isEnabled()) {
             for (Variable v : inputs) {
@@ -49,6 +57,8 @@ final class Engine {
         List<Node> order = topologicalOrder(root.node);
         MutableLongObjectMap<Tensor> grads = new LongObjectHashMap<>();
         grads.put(root.node.id, gradOutput);
+        OwnedGradients owned = new OwnedGradients();
+        OpProfiler profiler = OpProfiler.active();
         try (var ignored = GradMode.off()) {
             for (int i = order.size() - 1; i >= 0; i--) {
                 Node node = order.get(i);
@@ -57,9 +67,23 @@ final class Engine {
                     node.release();
                     continue;
                 }
-                Tensor[] gi = node.backward.apply(g);
+                long start = System.nanoTime();
+                Tensor[] gi;
+                // what the backward allocates besides the gradients it returns is released when it returns
+                try (MemoryScope scope = MemoryScope.open()) {
+                    gi = node.backward.apply(g);
+                    for (Tensor t : gi) {
+                        if (t != null && scope.owns(t)) {
+                            owned.adopt(scope.keep(t));
+                        }
+                    }
+                }
                 Variable[] inputs = node.inputs;
                 node.release();
+                if (profiler != null) {
+                    profiler.backward(node.op, g, start);
+                    start = System.nanoTime();
+                }
                 for (int k = 0; k < inputs.length; k++) {
                     Variable in = inputs[k];
                     if (in == null || !in.requiresGrad() || gi[k] == null) {
@@ -72,10 +96,57 @@ final class Engine {
                     if (in.node == null) {
                         in.accumulate(gi[k]);
                     } else {
-                        Tensor prev = grads.get(in.node.id);
-                        grads.put(in.node.id, prev == null ? gi[k] : prev.add(gi[k]));
+                        Tensor prev = grads.get(in.node.id), next = gi[k];
+                        if (prev != null) {
+                            next = owned.adopt(prev.add(gi[k]));
+                            owned.unref(prev);
+                        }
+                        grads.put(in.node.id, next);
+                        owned.ref(next);
                     }
                 }
+                for (Tensor t : gi) {
+                    owned.releaseIfUnused(t);
+                }
+                owned.unref(g);
+                if (profiler != null) {
+                    profiler.backward("accumulate_grad", g, start);
+                }
+            }
+        }
+    }
+
+    /**
+     * The gradient storage one backward allocated (the tensors nodes returned, and the sums of gradients meeting at a
+     * node), each with the number of pending gradients that view it. A storage is released, and its memory reused,
+     * as soon as no pending gradient views it: a leaf has copied or added it, or it was summed into another. The
+     * caller's output gradient and anything else not allocated by this backward is never touched.
+     */
+    private static final class OwnedGradients {
+        private final MutableObjectIntMap<Storage> refs = new ObjectIntHashMap<>();
+
+        Tensor adopt(Tensor t) {
+            refs.getIfAbsentPut(t.storage(), 0);
+            return t;
+        }
+
+        void ref(Tensor t) {
+            if (refs.containsKey(t.storage())) {
+                refs.addToValue(t.storage(), 1);
+            }
+        }
+
+        void unref(Tensor t) {
+            if (refs.containsKey(t.storage())) {
+                refs.addToValue(t.storage(), -1);
+                releaseIfUnused(t);
+            }
+        }
+
+        void releaseIfUnused(Tensor t) {
+            if (t != null && refs.containsKey(t.storage()) && refs.get(t.storage()) == 0) {
+                refs.remove(t.storage());
+                t.storage().release();
             }
         }
     }

@@ -1,5 +1,6 @@
 package dev.mvarj.autograd;
 
+import dev.mvarj.tensor.MemoryScope;
 import dev.mvarj.tensor.Shape;
 import dev.mvarj.tensor.Tensor;
 
@@ -103,11 +104,12 @@ public final class Variable {
 
     /**
      * Adds {@code g} into this leaf's gradient: in place when a gradient tensor exists (for parameters, a view of
-     * the flat gradient storage), otherwise into a fresh copy (g itself may be shared with other inputs).
+     * the flat gradient storage), otherwise into a fresh copy (g itself may be shared with other inputs). The copy
+     * belongs to the leaf, not to the {@link MemoryScope} of the step that made it.
      */
     void accumulate(Tensor g) {
         if (grad == null) {
-            grad = g.copy();
+            grad = MemoryScope.untracked(g::copy);
         } else {
             grad.backend().binary(dev.mvarj.tensor.BinaryOp.ADD, grad, grad, g);
         }

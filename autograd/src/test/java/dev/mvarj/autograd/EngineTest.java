@@ -1,5 +1,8 @@
 package dev.mvarj.autograd;
 
+import dev.mvarj.tensor.Device;
+import dev.mvarj.tensor.MemoryScope;
+import dev.mvarj.tensor.MemoryStats;
 import dev.mvarj.tensor.Tensor;
 import org.junit.jupiter.api.Test;
 
@@ -120,5 +123,64 @@ class EngineTest {
             F.exp(x);
         }
         assertThat(GraphMemory.liveBytes()).isEqualTo(before);
+    }
+
+    @Test
+    void backwardReleasesEachGradientOnceConsumed() {
+        // y = exp(exp(exp(exp(x)))): without releases, backward would hold one gradient per op (4 × 40 KB) and more
+        int n = 10_000;
+        long bytes = 4L * n;
+        Variable x = Variable.leaf(Tensor.full(0.1f, n));
+        try (MemoryScope scope = MemoryScope.open()) {
+            Variable y = x;
+            for (int i = 0; i < 4; i++) {
+                y = F.exp(y);
+            }
+            Tensor g = Tensor.ones(n);
+            long afterForward = MemoryStats.scopedLiveBytes(Device.CPU);
+            MemoryStats.resetScopedPeak(Device.CPU);
+            y.backward(g);
+            long extra = MemoryStats.scopedPeakBytes(Device.CPU) - afterForward;
+            assertThat(extra).as("backward's peak above the forward's activations").isLessThanOrEqualTo(2 * bytes);
+            assertThat(MemoryStats.scopedLiveBytes(Device.CPU)).as("nothing of backward left live")
+                    .isEqualTo(afterForward);
+            assertThat(g.toFloatArray()[0]).as("the caller's gradient is not released").isEqualTo(1f);
+        }
+        // d/dx e^(e^(e^(e^x))) = Π of the four exp values along the chain
+        double e1 = Math.exp(0.1), e2 = Math.exp(e1), e3 = Math.exp(e2), e4 = Math.exp(e3);
+        assertThat((double) x.grad().toFloatArray()[n - 1]).as("leaf gradients outlive the scope")
+                .isCloseTo(e1 * e2 * e3 * e4, org.assertj.core.data.Percentage.withPercentage(1e-3));
+    }
+
+    @Test
+    void aGradientSharedByTwoInputsSurvivesUntilBothAreDone() {
+        // add's backward hands the same tensor to both inputs; z = e + e, w = z ⊙ z: dw/dx = 2z · 2 · e = 8e²
+        Variable x = Variable.leaf(Tensor.of(new float[]{0.5f, -1f, 2f}, 3));
+        try (MemoryScope scope = MemoryScope.open()) {
+            Variable e = F.exp(x);
+            Variable z = F.add(e, e);
+            F.sum(F.mul(z, z)).backward();
+        }
+        float[] g = x.grad().toFloatArray();
+        float[] in = {0.5f, -1f, 2f};
+        for (int i = 0; i < 3; i++) {
+            assertThat((double) g[i]).isCloseTo(8 * Math.exp(2 * in[i]),
+                    org.assertj.core.data.Percentage.withPercentage(1e-4));
+        }
+    }
+
+    @Test
+    void opProfilerChargesForwardAndBackwardPerOp() {
+        Variable x = Variable.leaf(Tensor.full(0.5f, 64, 64));
+        try (OpProfiler p = OpProfiler.start()) {
+            F.sum(F.exp(F.matmul(x, x))).backward();
+            assertThat(p.table()).contains("matmul", "exp", "forward", "backward", "total");
+            assertThat(p.millis("matmul", true)).isPositive();
+            assertThat(p.millis("no_such_op", false)).isZero();
+            assertThatThrownBy(OpProfiler::start).hasMessageContaining("already running");
+        }
+        try (OpProfiler again = OpProfiler.start()) {
+            assertThat(again.table()).doesNotContain("matmul");
+        }
     }
 }

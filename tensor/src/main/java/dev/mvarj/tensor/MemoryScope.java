@@ -114,6 +114,17 @@ public final class MemoryScope implements AutoCloseable {
         return t;
     }
 
+    /** True when {@code t}'s storage was allocated in this scope and not kept. */
+    public boolean owns(Tensor t) {
+        Storage s = t.storage();
+        for (int i = owned.size() - 1; i >= 0; i--) {
+            if (storage(owned.get(i)) == s) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** Number of storages the scope would release now. */
     public int size() {
         return owned.size();

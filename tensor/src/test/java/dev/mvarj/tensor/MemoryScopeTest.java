@@ -52,6 +52,19 @@ class MemoryScopeTest {
     }
 
     @Test
+    void ownsIsTrueOnlyForStorageAllocatedInTheScopeAndNotKept() {
+        Tensor outside = Tensor.zeros(4);
+        try (MemoryScope scope = MemoryScope.open()) {
+            Tensor a = Tensor.zeros(4), view = a.reshape(2, 2), kept = Tensor.zeros(4);
+            scope.keep(kept);
+            assertThat(scope.owns(a)).isTrue();
+            assertThat(scope.owns(view)).as("a view shares its storage").isTrue();
+            assertThat(scope.owns(kept)).isFalse();
+            assertThat(scope.owns(outside)).isFalse();
+        }
+    }
+
+    @Test
     void untrackedWorkOutlivesTheScope() {
         Tensor cache;
         try (MemoryScope ignored = MemoryScope.open()) {
