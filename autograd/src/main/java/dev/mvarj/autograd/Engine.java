@@ -67,7 +67,7 @@ final class Engine {
                     node.release();
                     continue;
                 }
-                long start = System.nanoTime();
+                long start = profiler == null ? 0 : System.nanoTime();
                 Tensor[] gi;
                 // what the backward allocates besides the gradients it returns is released when it returns
                 try (MemoryScope scope = MemoryScope.open()) {
@@ -118,9 +118,9 @@ final class Engine {
 
     /**
      * The gradient storage one backward allocated (the tensors nodes returned, and the sums of gradients meeting at a
-     * node), each with the number of pending gradients that view it. A storage is released, and its memory reused,
-     * as soon as no pending gradient views it: a leaf has copied or added it, or it was summed into another. The
-     * caller's output gradient and anything else not allocated by this backward is never touched.
+     * node), each with the number of pending gradients that view it. A storage is released (a device buffer goes back
+     * to its pool) as soon as no pending gradient views it: a leaf has copied or added it, or it was summed into
+     * another. The caller's output gradient and anything else not allocated by this backward is never touched.
      */
     private static final class OwnedGradients {
         private final MutableObjectIntMap<Storage> refs = new ObjectIntHashMap<>();

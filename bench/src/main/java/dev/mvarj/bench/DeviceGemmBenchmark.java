@@ -45,10 +45,10 @@ public class DeviceGemmBenchmark {
 
     @Setup
     public void setup() {
-        String[] d = shape.split("x");
-        M = Integer.parseInt(d[0]);
-        K = Integer.parseInt(d[1]);
-        N = Integer.parseInt(d[2]);
+        int[] mkn = SgemmBenchmark.parseShape(shape);
+        M = mkn[0];
+        K = mkn[1];
+        N = mkn[2];
         Device dev = Device.parse(device);
         backend = Backends.forDevice(dev);
         Rng rng = new Rng(42);

@@ -48,16 +48,22 @@ public class SgemmBenchmark {
 
     @Setup
     public void setup() {
-        String[] d = shape.split("x");
-        M = Integer.parseInt(d[0]);
-        K = Integer.parseInt(d[1]);
-        N = Integer.parseInt(d[2]);
+        int[] mkn = parseShape(shape);
+        M = mkn[0];
+        K = mkn[1];
+        N = mkn[2];
         pool = new WorkerPool(threads);
         backend = new SimdBackend(pool);
         SplittableRandom rnd = new SplittableRandom(42);
         a = Tensor.of(random(rnd, M * K), M * K);
         b = Tensor.of(random(rnd, K * N), K * N);
         c = Tensor.of(new float[M * N], M * N);
+    }
+
+    /** "MxKxN" -> {M, K, N}, the shape parameter of the GEMM benchmarks. */
+    static int[] parseShape(String shape) {
+        String[] d = shape.split("x");
+        return new int[]{Integer.parseInt(d[0]), Integer.parseInt(d[1]), Integer.parseInt(d[2])};
     }
 
     private static float[] random(SplittableRandom rnd, int n) {
