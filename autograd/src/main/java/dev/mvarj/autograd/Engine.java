@@ -1,5 +1,6 @@
 package dev.mvarj.autograd;
 
+import dev.mvarj.tensor.BinaryOp;
 import dev.mvarj.tensor.MemoryScope;
 import dev.mvarj.tensor.Shape;
 import dev.mvarj.tensor.ShapeMismatchException;
@@ -96,13 +97,18 @@ final class Engine {
                     if (in.node == null) {
                         in.accumulate(gi[k]);
                     } else {
-                        Tensor prev = grads.get(in.node.id), next = gi[k];
-                        if (prev != null) {
-                            next = owned.adopt(prev.add(gi[k]));
+                        Tensor prev = grads.get(in.node.id);
+                        if (prev == null) {
+                            grads.put(in.node.id, gi[k]);
+                            owned.ref(gi[k]);
+                        } else if (owned.onlyView(prev) && prev.isContiguous() && prev.storage() != gi[k].storage()) {
+                            prev.backend().binary(BinaryOp.ADD, prev, prev, gi[k]);    // nobody else sees prev
+                        } else {
+                            Tensor sum = owned.adopt(prev.add(gi[k]));
                             owned.unref(prev);
+                            grads.put(in.node.id, sum);
+                            owned.ref(sum);
                         }
-                        grads.put(in.node.id, next);
-                        owned.ref(next);
                     }
                 }
                 for (Tensor t : gi) {
@@ -120,7 +126,8 @@ final class Engine {
      * The gradient storage one backward allocated (the tensors nodes returned, and the sums of gradients meeting at a
      * node), each with the number of pending gradients that view it. A storage is released (a device buffer goes back
      * to its pool) as soon as no pending gradient views it: a leaf has copied or added it, or it was summed into
-     * another. The caller's output gradient and anything else not allocated by this backward is never touched.
+     * another; a gradient that is the only view of its storage takes later contributions in place. The caller's
+     * output gradient and anything else not allocated by this backward is never touched.
      */
     private static final class OwnedGradients {
         private final MutableObjectIntMap<Storage> refs = new ObjectIntHashMap<>();
@@ -128,6 +135,11 @@ final class Engine {
         Tensor adopt(Tensor t) {
             refs.getIfAbsentPut(t.storage(), 0);
             return t;
+        }
+
+        /** True when t's storage is this backward's and t is the one pending gradient that views it. */
+        boolean onlyView(Tensor t) {
+            return refs.containsKey(t.storage()) && refs.get(t.storage()) == 1;
         }
 
         void ref(Tensor t) {

@@ -170,6 +170,21 @@ class EngineTest {
     }
 
     @Test
+    void contributionsMeetingAtANodeAddUpWhetherSummedInPlaceOrNot() {
+        // y = e ⊙ e + 3e + e with e = exp(x): dy/de = 2e + 4, dy/dx = (2e + 4) · e; e receives four contributions,
+        // some of them views of one tensor (mul by itself) and some sole views (summed in place)
+        Variable x = Variable.leaf(Tensor.of(new float[]{0.25f, -0.5f}, 2));
+        Variable e = F.exp(x);
+        F.sum(F.add(F.add(F.mul(e, e), F.mul(e, 3f)), e)).backward();
+        float[] g = x.grad().toFloatArray();
+        float[] in = {0.25f, -0.5f};
+        for (int i = 0; i < 2; i++) {
+            double ev = Math.exp(in[i]);
+            assertThat((double) g[i]).isCloseTo((2 * ev + 4) * ev, org.assertj.core.data.Percentage.withPercentage(1e-4));
+        }
+    }
+
+    @Test
     void opProfilerChargesForwardAndBackwardPerOp() {
         Variable x = Variable.leaf(Tensor.full(0.5f, 64, 64));
         try (OpProfiler p = OpProfiler.start()) {
