@@ -35,9 +35,12 @@ public final class F {
         return Tensor.zerosLike(t);
     }
 
-    /** A zero-filled F32 tensor of {@code shape} on {@code like}'s device: every op allocates where its input lives. */
+    /**
+     * A zero-filled tensor of {@code shape} with {@code like}'s device and dtype: every op allocates where its input
+     * lives, in its input's precision (F32, or F64 under the double-precision gradient checks).
+     */
     private static Tensor zerosOn(Tensor like, int... shape) {
-        return Tensor.zeros(like.device(), shape);
+        return Tensor.zeros(like.device(), like.dtype(), shape);
     }
 
     // ============================================================================================ element-wise
@@ -134,7 +137,7 @@ public final class F {
         cond.requireDType("where", DType.I32);
         int[] shape = Shape.broadcast("where", Shape.broadcast("where", cond.shape(), a.shape()), b.shape());
         Tensor c = cond.expand(shape);
-        Tensor out = zerosOn(a.data(), shape);
+        Tensor out = Tensor.zeros(a.data().device(), DType.promote(a.data().dtype(), b.data().dtype()), shape);
         out.backend().where(out, c, a.data().expand(shape), b.data().expand(shape));
         int[] sa = a.shape(), sb = b.shape();
         return record("where", out, in(a, b), g -> {

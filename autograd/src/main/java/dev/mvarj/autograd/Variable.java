@@ -109,7 +109,8 @@ public final class Variable {
      */
     void accumulate(Tensor g) {
         if (grad == null) {
-            grad = MemoryScope.untracked(g::copy);
+            // a gradient has its leaf's dtype (an F32 leaf in an F64 graph gets its gradient rounded to F32)
+            grad = MemoryScope.untracked(() -> g.dtype() == data.dtype() ? g.copy() : g.to(data.dtype()));
         } else {
             grad.backend().binary(dev.mvarj.tensor.BinaryOp.ADD, grad, grad, g);
         }
@@ -121,7 +122,7 @@ public final class Variable {
             throw new IllegalStateException("backward() without a gradient needs a one-element output, got shape "
                     + Shape.str(data.shape()) + "; pass the gradient of the output");
         }
-        backward(Tensor.full(data.device(), 1f, data.shape()));
+        backward(Tensor.fullLike(data, 1f));
     }
 
     /** Backpropagates {@code gradOutput} (the shape of this variable) through the recorded graph. */

@@ -87,13 +87,13 @@ final class Vision {
         int B = cv.B, Cout = cv.Cout, K = cv.K(), P = cv.P(), group = cv.group();
         Tensor xd = x.data().contiguous(), wd = w.data().contiguous(), bd = b == null ? null : b.data().contiguous();
         Backend be = xd.backend();
-        Tensor out = Tensor.zeros(xd.device(), B, Cout, OH, OW);
+        Tensor out = Tensor.zeros(xd.device(), xd.dtype(), B, Cout, OH, OW);
         if (bd != null) { // out[b] = bias ⊗ 1 (a K = 1 product), then the main product adds onto it
-            Tensor ones = Tensor.zeros(xd.device(), P);
+            Tensor ones = Tensor.zeros(xd.device(), xd.dtype(), P);
             be.fill(ones, 1f);
             be.gemm(false, false, B, Cout, P, 1, 1f, bd, 1, 0, ones, P, 0, 0f, out, P, Cout * P);
         }
-        Tensor cols = cv.pointwise() ? null : Tensor.zeros(xd.device(), group, K, P);
+        Tensor cols = cv.pointwise() ? null : Tensor.zeros(xd.device(), xd.dtype(), group, K, P);
         for (int b0 = 0; b0 < B; b0 += group) {
             int n = Math.min(group, B - b0);
             Tensor xb = xd.slice(0, b0, b0 + n), colsB;
@@ -121,11 +121,11 @@ final class Vision {
                                            boolean needX, boolean needW, boolean needB, boolean hasBias) {
         int B = cv.B, Cout = cv.Cout, K = cv.K(), P = cv.P(), group = cv.group();
         Backend be = g.backend();
-        Tensor dx = needX ? Tensor.zeros(xd.device(), xd.shape()) : null;
+        Tensor dx = needX ? Tensor.zeros(xd.device(), xd.dtype(), xd.shape()) : null;
         // dwᵀ (K, Cout) = Σ_b cols_b (K, P) · doutᵀ_b (P, Cout), summed over samples in order
-        Tensor dwT = needW ? Tensor.zeros(xd.device(), K, Cout) : null;
+        Tensor dwT = needW ? Tensor.zeros(xd.device(), xd.dtype(), K, Cout) : null;
         Tensor gT = needW ? g.reshape(B, Cout, P).transpose(1, 2).contiguous() : null;
-        Tensor cols = cv.pointwise() ? null : Tensor.zeros(xd.device(), group, K, P);
+        Tensor cols = cv.pointwise() ? null : Tensor.zeros(xd.device(), xd.dtype(), group, K, P);
         for (int b0 = 0; b0 < B; b0 += group) {
             int n = Math.min(group, B - b0);
             Tensor gb = g.slice(0, b0, b0 + n);
@@ -201,13 +201,13 @@ final class Vision {
         Tensor xd = x.data().contiguous();
         Tensor wd = w == null ? null : w.data().contiguous(), bd = b == null ? null : b.data().contiguous();
         Tensor out = Tensor.zerosLike(xd);
-        Tensor mean = Tensor.zeros(xd.device(), B, G), rstd = Tensor.zeros(xd.device(), B, G);
+        Tensor mean = Tensor.zeros(xd.device(), xd.dtype(), B, G), rstd = Tensor.zeros(xd.device(), xd.dtype(), B, G);
         out.backend().groupNormForward(out, mean, rstd, xd, wd, bd, B, C, HW, G, eps);
         Variable[] inputs = w == null ? in(x) : b == null ? in(x, w) : in(x, w, b);
         return record("group_norm", out, inputs, g -> {
             Tensor dx = Tensor.zerosLike(xd);
-            Tensor dw = wd == null ? null : Tensor.zeros(xd.device(), C);
-            Tensor db = wd == null ? null : Tensor.zeros(xd.device(), C);
+            Tensor dw = wd == null ? null : Tensor.zeros(xd.device(), xd.dtype(), C);
+            Tensor db = wd == null ? null : Tensor.zeros(xd.device(), xd.dtype(), C);
             dx.backend().groupNormBackward(dx, dw, db, g.contiguous(), xd, mean, rstd, wd, B, C, HW, G);
             return w == null ? new Tensor[]{dx} : b == null ? new Tensor[]{dx, dw} : new Tensor[]{dx, dw, db};
         });

@@ -11,9 +11,8 @@ interface FixtureOps {
      * otherwise) and the fixture's params.
      *
      * @param atol, rtol   tolerances against PyTorch (computed in float64) for outputs and gradients
-     * @param fdEps        the finite-difference step of the gradient check
      */
-    record Spec(BiFunction<Map<String, Variable>, Fixture, Variable> fn, double atol, double rtol, double fdEps) {
+    record Spec(BiFunction<Map<String, Variable>, Fixture, Variable> fn, double atol, double rtol) {
     }
 
     void register(Map<String, Spec> ops);

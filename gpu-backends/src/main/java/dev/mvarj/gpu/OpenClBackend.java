@@ -238,6 +238,9 @@ public final class OpenClBackend implements Backend, AutoCloseable {
 
     @Override
     public synchronized Storage allocate(DType dtype, int length) {
+        if (dtype == DType.F64) {
+            throw noF64();
+        }
         OpenClStorage s = new OpenClStorage(this, pool, dtype, length, device);
         if (length > 0) {
             cl.fill(queue, s.mem(), 0, 0, (long) length * dtype.bytes());
@@ -280,6 +283,22 @@ public final class OpenClBackend implements Backend, AutoCloseable {
         float[] out = new float[src.numel()];
         read("downloadFloats", src, DType.F32, MemorySegment.ofArray(out));
         return out;
+    }
+
+    @Override
+    public void upload(Tensor dst, double[] host) {
+        throw noF64();
+    }
+
+    @Override
+    public double[] downloadDoubles(Tensor src) {
+        throw noF64();
+    }
+
+    /** F64 is the reference backend's dtype (double-precision gradient checks); device buffers are 4-byte. */
+    private UnsupportedOperationException noF64() {
+        return new UnsupportedOperationException("the " + device + " backend holds no F64 tensors (F32 and I32"
+                + " only); F64 runs on the CPU reference backend");
     }
 
     @Override

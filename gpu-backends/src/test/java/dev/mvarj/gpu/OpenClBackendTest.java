@@ -73,6 +73,14 @@ class OpenClBackendTest {
     }
 
     @Test
+    void f64IsRefusedWithTheWayOut() {
+        OpenClTestSupport.backend();
+        assertThatThrownBy(() -> Tensor.zeros(GPU, DType.F64, 3)).isInstanceOf(UnsupportedOperationException.class)
+                .hasMessageContaining("no F64").hasMessageContaining("reference backend");
+        assertThatThrownBy(() -> Tensor.of(new double[]{1, 2}, 2).to(GPU)).hasMessageContaining("no F64");
+    }
+
+    @Test
     void newStorageIsZeroEvenWhenItsBufferIsReused() {
         OpenClBackend cl = OpenClTestSupport.backend();
         Tensor t = dev(Tensor.full(7f, 300));

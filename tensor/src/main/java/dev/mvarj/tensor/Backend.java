@@ -24,7 +24,7 @@ public interface Backend {
     default void synchronize() {
     }
 
-    /** A zero-filled storage of {@code length} elements on this device. */
+    /** A zero-filled storage of {@code length} elements on this device (F64 only on the CPU). */
     Storage allocate(DType dtype, int length);
 
     /** Copies {@code host} into {@code dst} (contiguous, F32). */
@@ -38,6 +38,12 @@ public interface Backend {
 
     /** The elements of {@code src} (any strides, I32) in row-major order. */
     int[] downloadInts(Tensor src);
+
+    /** Copies {@code host} into {@code dst} (contiguous, F64; only backends that hold F64, the CPU ones). */
+    void upload(Tensor dst, double[] host);
+
+    /** The elements of {@code src} (any strides, F64) in row-major order. */
+    double[] downloadDoubles(Tensor src);
 
     /**
      * {@code dst (shape) <- src (shape)}: strided copy. src may have zero strides (broadcast); dst may be any view

@@ -9,8 +9,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * 1-D matrices: {@code Y = A_h · X · A_wᵀ} for every (B, C) plane, computed with GEMM. Both modes are linear, so
  * their gradient is the same product with the transposed matrices ({@link #resizeBackward}).
  *
- * <p>Matrices are computed in double, rounded to F32 once, and cached per (mode, n, o) and device: a resize on an
- * accelerator uploads its matrices once, not on every call.
+ * <p>Matrices are computed in double, rounded once to the dtype of the image (F32, or F64 under the double-precision
+ * gradient checks), and cached per (mode, n, o), dtype and device: a resize on an accelerator uploads its matrices
+ * once, not on every call.
  */
 public final class Resampling {
 
@@ -25,7 +26,7 @@ public final class Resampling {
     /** The Keys cubic convolution parameter PyTorch uses. */
     public static final double BICUBIC_A = -0.75;
 
-    private record Key(Mode mode, int n, int o, boolean transposed, Device device) {
+    private record Key(Mode mode, int n, int o, boolean transposed, DType dtype, Device device) {
     }
 
     private static final Map<Key, Tensor> CACHE = new ConcurrentHashMap<>();
@@ -45,27 +46,27 @@ public final class Resampling {
 
     /** The (o, n) matrix mapping a length-n signal to length o (cached; do not write into it). */
     public static Tensor matrix(Mode mode, int n, int o) {
-        return cached(mode, n, o, false, Device.CPU);
+        return cached(mode, n, o, false, DType.F32, Device.CPU);
     }
 
-    private static Tensor cached(Mode mode, int n, int o, boolean transposed, Device device) {
+    private static Tensor cached(Mode mode, int n, int o, boolean transposed, DType dtype, Device device) {
         if (n < 1 || o < 1) {
             throw new IllegalArgumentException("Resampling." + mode + ": sizes must be >= 1, got " + n + " -> " + o);
         }
         if (!device.isCpu()) {
-            Tensor host = cached(mode, n, o, transposed, Device.CPU);     // outside: no recursive map update
-            return CACHE.computeIfAbsent(new Key(mode, n, o, transposed, device),
+            Tensor host = cached(mode, n, o, transposed, dtype, Device.CPU); // outside: no recursive map update
+            return CACHE.computeIfAbsent(new Key(mode, n, o, transposed, dtype, device),
                     k -> MemoryScope.untracked(() -> host.to(device)));
         }
-        return CACHE.computeIfAbsent(new Key(mode, n, o, transposed, device), k -> MemoryScope.untracked(() -> {
+        return CACHE.computeIfAbsent(new Key(mode, n, o, transposed, dtype, device), k -> MemoryScope.untracked(() -> {
             double[][] m = weights(mode, n, o);
-            float[] v = new float[o * n];
+            double[] v = new double[o * n];
             for (int i = 0; i < o; i++) {
                 for (int j = 0; j < n; j++) {
-                    v[transposed ? j * o + i : i * n + j] = (float) m[i][j];
+                    v[transposed ? j * o + i : i * n + j] = m[i][j];
                 }
             }
-            return transposed ? Tensor.of(v, n, o) : Tensor.of(v, o, n);
+            return Tensor.of(v, transposed ? new int[]{n, o} : new int[]{o, n}).to(dtype);
         }));
     }
 
@@ -114,7 +115,8 @@ public final class Resampling {
         if (oh == h && ow == w) {
             return x.copy();
         }
-        return separable(x, cached(mode, h, oh, false, x.device()), cached(mode, w, ow, true, x.device()), oh, ow);
+        return separable(x, cached(mode, h, oh, false, x.dtype(), x.device()),
+                cached(mode, w, ow, true, x.dtype(), x.device()), oh, ow);
     }
 
     /**
@@ -125,7 +127,8 @@ public final class Resampling {
         if (oh == h && ow == w) {
             return g.copy();
         }
-        return separable(g, cached(mode, h, oh, true, g.device()), cached(mode, w, ow, false, g.device()), h, w);
+        return separable(g, cached(mode, h, oh, true, g.dtype(), g.device()),
+                cached(mode, w, ow, false, g.dtype(), g.device()), h, w);
     }
 
     /** {@code x (..., h, w), mh (oh, h), mwT (w, ow) -> mh · x · mwT (..., oh, ow)} with two GEMMs. */
@@ -133,7 +136,7 @@ public final class Resampling {
         if (x.rank() < 2) {
             throw new ShapeMismatchException("resize: expected x (..., h, w), got " + Shape.str(x.shape()));
         }
-        x.requireDType("resize", DType.F32);
+        x.requireFloating("resize");
         int[] shape = x.shape();
         int h = shape[shape.length - 2], w = shape[shape.length - 1], planes = x.numel() / Math.max(1, h * w);
         Tensor rows = x.contiguous().reshape(planes * h, w).matmul(mwT);   // (planes·h, ow)

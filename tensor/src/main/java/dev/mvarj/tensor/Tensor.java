@@ -10,7 +10,8 @@ import java.util.Arrays;
  * {@link #unsqueeze}, {@link #squeeze}) change metadata only and share storage; {@link #contiguous()} copies only
  * when the layout is not already row-major. Arithmetic follows NumPy broadcasting and runs on the backend of the
  * tensor's device; a shape mismatch throws a {@link ShapeMismatchException} naming the op and both shapes.
- * {@link #toFloatArray()}, {@link #toIntArray()} and {@link #item()} are the only ways to read values on the host.
+ * {@link #toFloatArray()}, {@link #toDoubleArray()}, {@link #toIntArray()} and {@link #item()} are the only ways to
+ * read values on the host.
  */
 public final class Tensor {
 
@@ -87,6 +88,13 @@ public final class Tensor {
         return zeros(t.device(), t.dtype(), t.shape);
     }
 
+    /** A tensor with {@code t}'s device, dtype and shape, every element {@code value}. */
+    public static Tensor fullLike(Tensor t, float value) {
+        Tensor out = zerosLike(t);
+        out.backend().fill(out, value);
+        return out;
+    }
+
     /** [0, 1, ..., n-1] as F32. */
     public static Tensor arange(int n) {
         float[] v = new float[n];
@@ -110,6 +118,17 @@ public final class Tensor {
     public static Tensor of(float[] data, int... shape) {
         checkLength(data.length, shape);
         Tensor t = zeros(Device.CPU, DType.F32, shape);
+        t.backend().upload(t, data);
+        return t;
+    }
+
+    /**
+     * An F64 CPU tensor holding a copy of {@code data}. F64 is computed by the reference backend only (the
+     * double-precision gradient checks); the fast backends store and convert it ({@link #to(DType)}).
+     */
+    public static Tensor of(double[] data, int... shape) {
+        checkLength(data.length, shape);
+        Tensor t = zeros(Device.CPU, DType.F64, shape);
         t.backend().upload(t, data);
         return t;
     }
@@ -375,11 +394,28 @@ public final class Tensor {
             return this;
         }
         Tensor out = zeros(target, dtype(), shape);
-        if (dtype() == DType.F32) {
-            out.backend().upload(out, toFloatArray());
-        } else {
-            out.backend().upload(out, toIntArray());
+        switch (dtype()) {
+            case F32 -> out.backend().upload(out, toFloatArray());
+            case F64 -> out.backend().upload(out, toDoubleArray());
+            case I32 -> out.backend().upload(out, toIntArray());
         }
+        return out;
+    }
+
+    /**
+     * This tensor converted to the floating dtype {@code target} (itself when it already has it): F32 → F64 is
+     * exact, F64 → F32 rounds to nearest. Runs on the tensor's device.
+     */
+    public Tensor to(DType target) {
+        if (target == dtype()) {
+            return this;
+        }
+        requireFloating("to(" + target + ")");
+        if (!target.isFloating()) {
+            throw new IllegalArgumentException("to(" + target + "): only F32 and F64 convert into each other");
+        }
+        Tensor out = zeros(device(), target, shape);
+        backend().copy(out, this);
         return out;
     }
 
@@ -391,19 +427,37 @@ public final class Tensor {
         return backend().downloadFloats(this);
     }
 
+    /** All elements in row-major order, as doubles (F64, or F32 widened exactly). */
+    public double[] toDoubleArray() {
+        if (dtype() == DType.F32) {
+            float[] f = toFloatArray();
+            double[] d = new double[f.length];
+            for (int i = 0; i < f.length; i++) {
+                d[i] = f[i];
+            }
+            return d;
+        }
+        requireDType("toDoubleArray", DType.F64);
+        return backend().downloadDoubles(this);
+    }
+
     /** All elements in row-major order, as ints (I32 only). */
     public int[] toIntArray() {
         requireDType("toIntArray", DType.I32);
         return backend().downloadInts(this);
     }
 
-    /** The value of a one-element tensor. */
+    /** The value of a one-element tensor (an F64 value rounded to float). */
     public float item() {
         if (numel() != 1) {
             throw new ShapeMismatchException("item: tensor of shape " + Shape.str(shape) + " has " + numel()
                     + " elements, not 1");
         }
-        return dtype() == DType.F32 ? toFloatArray()[0] : toIntArray()[0];
+        return switch (dtype()) {
+            case F32 -> toFloatArray()[0];
+            case F64 -> (float) toDoubleArray()[0];
+            case I32 -> toIntArray()[0];
+        };
     }
 
     /** The element at {@code index} (one index per axis). */
@@ -420,12 +474,13 @@ public final class Tensor {
 
     // ---------------------------------------------------------------------------------------------------- arithmetic
 
+    /** {@code op(this, other)} broadcast; F32 with F64 gives F64 (PyTorch's type promotion). */
     private Tensor binary(BinaryOp op, Tensor other) {
-        requireDType(op.name().toLowerCase(), DType.F32);
-        other.requireDType(op.name().toLowerCase(), DType.F32);
+        requireFloating(op.name().toLowerCase());
+        other.requireFloating(op.name().toLowerCase());
         requireSameDevice(op.name().toLowerCase(), other);
         int[] outShape = Shape.broadcast(op.name().toLowerCase(), shape, other.shape);
-        Tensor out = zeros(device(), DType.F32, outShape);
+        Tensor out = zeros(device(), DType.promote(dtype(), other.dtype()), outShape);
         backend().binary(op, out, expand(outShape), other.expand(outShape));
         return out;
     }
@@ -482,8 +537,8 @@ public final class Tensor {
 
     /** Element-wise {@code op(x)}. */
     public Tensor map(UnaryOp op) {
-        requireDType(op.name().toLowerCase(), DType.F32);
-        Tensor out = zeros(device(), DType.F32, shape);
+        requireFloating(op.name().toLowerCase());
+        Tensor out = zeros(device(), dtype(), shape);
         backend().unary(op, out, this);
         return out;
     }
@@ -509,8 +564,8 @@ public final class Tensor {
      * not promoted. A transposed view is passed to GEMM with a transpose flag instead of being copied.
      */
     public Tensor matmul(Tensor other) {
-        requireDType("matmul", DType.F32);
-        other.requireDType("matmul", DType.F32);
+        requireFloating("matmul");
+        other.requireFloating("matmul");
         requireSameDevice("matmul", other);
         if (rank() < 2 || other.rank() < 2) {
             throw new ShapeMismatchException("matmul: needs rank >= 2, got " + Shape.str(shape) + " and "
@@ -527,7 +582,7 @@ public final class Tensor {
         int[] outShape = Arrays.copyOf(batch, batch.length + 2);
         outShape[batch.length] = M;
         outShape[batch.length + 1] = N;
-        Tensor out = zeros(device(), DType.F32, outShape);
+        Tensor out = zeros(device(), DType.promote(dtype(), other.dtype()), outShape);
         GemmOperand a = GemmOperand.of(this, batch), b = GemmOperand.of(other, batch);
         backend().gemm(a.trans, b.trans, nb, M, N, K, 1f, a.t, a.ld, a.batchStride, b.t, b.ld, b.batchStride,
                 0f, out, N, M * N);
@@ -593,10 +648,10 @@ public final class Tensor {
     // ---------------------------------------------------------------------------------------------------- reductions
 
     private Tensor reduce(ReduceOp op, int axis, boolean keepDim) {
-        requireDType(op.name().toLowerCase(), DType.F32);
+        requireFloating(op.name().toLowerCase());
         int d = Shape.axis(op.name().toLowerCase(), axis, rank(), 0);
         Tensor x = contiguous();
-        Tensor out = zeros(device(), DType.F32, reducedShape(d, keepDim));
+        Tensor out = zeros(device(), dtype(), reducedShape(d, keepDim));
         backend().reduce(op, out, x, Shape.prod(shape, 0, d), shape[d], Shape.prod(shape, d + 1, rank()));
         return out;
     }
@@ -639,7 +694,7 @@ public final class Tensor {
 
     /** The index (I32) of the first maximum along {@code axis}. */
     public Tensor argmax(int axis, boolean keepDim) {
-        requireDType("argmax", DType.F32);
+        requireFloating("argmax");
         int d = Shape.axis("argmax", axis, rank(), 0);
         Tensor x = contiguous();
         Tensor out = zeros(device(), DType.I32, reducedShape(d, keepDim));
@@ -649,7 +704,7 @@ public final class Tensor {
 
     /** Softmax over the last axis. */
     public Tensor softmax() {
-        requireDType("softmax", DType.F32);
+        requireFloating("softmax");
         Tensor x = contiguous();
         Tensor out = zerosLike(x);
         int n = rank() == 0 ? 1 : size(-1);
@@ -659,7 +714,7 @@ public final class Tensor {
 
     /** Log-softmax over the last axis. */
     public Tensor logSoftmax() {
-        requireDType("logSoftmax", DType.F32);
+        requireFloating("logSoftmax");
         Tensor x = contiguous();
         Tensor out = zerosLike(x);
         int n = rank() == 0 ? 1 : size(-1);
@@ -674,6 +729,15 @@ public final class Tensor {
         if (dtype() != expected) {
             throw new IllegalArgumentException(op + ": expected " + expected + ", got " + dtype() + " tensor of shape "
                     + Shape.str(shape));
+        }
+        return this;
+    }
+
+    /** Throws unless this tensor is F32 or F64. */
+    public Tensor requireFloating(String op) {
+        if (!dtype().isFloating()) {
+            throw new IllegalArgumentException(op + ": expected a floating-point tensor (F32 or F64), got " + dtype()
+                    + " tensor of shape " + Shape.str(shape));
         }
         return this;
     }
@@ -706,6 +770,11 @@ public final class Tensor {
             Tensor flat = reshape(numel()).slice(0, 0, n);
             if (dtype() == DType.F32) {
                 float[] v = flat.toFloatArray();
+                for (int i = 0; i < n; i++) {
+                    sb.append(i > 0 ? ", " : "").append(v[i]);
+                }
+            } else if (dtype() == DType.F64) {
+                double[] v = flat.toDoubleArray();
                 for (int i = 0; i < n; i++) {
                     sb.append(i > 0 ? ", " : "").append(v[i]);
                 }

@@ -4,15 +4,20 @@ import dev.mvarj.tensor.DType;
 import dev.mvarj.tensor.Device;
 import dev.mvarj.tensor.Storage;
 
-/** CPU storage: a Java array, {@code float[]} for F32 or {@code int[]} for I32. Shared by both CPU backends. */
+/**
+ * CPU storage: a Java array, {@code float[]} for F32, {@code double[]} for F64 or {@code int[]} for I32. Shared by
+ * both CPU backends.
+ */
 public final class HostStorage extends Storage {
 
     private final float[] floats;
+    private final double[] doubles;
     private final int[] ints;
 
     public HostStorage(DType dtype, int length) {
         super(dtype, length, Device.CPU);
         this.floats = dtype == DType.F32 ? new float[length] : null;
+        this.doubles = dtype == DType.F64 ? new double[length] : null;
         this.ints = dtype == DType.I32 ? new int[length] : null;
     }
 
@@ -20,9 +25,21 @@ public final class HostStorage extends Storage {
     public float[] floats() {
         checkLive();
         if (floats == null) {
-            throw new IllegalStateException("storage holds " + dtype() + ", not F32");
+            throw new IllegalStateException(dtype() == DType.F64
+                    ? "storage holds F64 but this kernel computes F32: F64 is computed by the reference backend only"
+                    + " (Backends.useCpu(new ReferenceBackend())), or convert with to(DType.F32)"
+                    : "storage holds " + dtype() + ", not F32");
         }
         return floats;
+    }
+
+    /** The backing array of an F64 storage. */
+    public double[] doubles() {
+        checkLive();
+        if (doubles == null) {
+            throw new IllegalStateException("storage holds " + dtype() + ", not F64");
+        }
+        return doubles;
     }
 
     /** The backing array of an I32 storage. */

@@ -5,7 +5,7 @@ import dev.mvarj.tensor.Neighborhood;
 import dev.mvarj.tensor.Tensor;
 
 import static dev.mvarj.tensor.cpu.Host.contiguous;
-import static dev.mvarj.tensor.cpu.Host.f;
+import static dev.mvarj.tensor.cpu.Reals.of;
 
 /**
  * The definition of dense and neighbourhood attention: one query row at a time, in double. Both kernels are the
@@ -35,12 +35,12 @@ final class ReferenceAttention {
                 return Lk;
             };
             case AttentionMask.Additive a -> {
-                float[] M = f(a.bias());
+                Reals M = of(a.bias());
                 int mo = a.bias().offset();
                 yield (i, keys, bias) -> {
                     for (int j = 0; j < Lk; j++) {
                         keys[j] = j;
-                        bias[j] = M[mo + i * Lk + j];
+                        bias[j] = M.get(mo + i * Lk + j);
                     }
                     return Lk;
                 };
@@ -69,8 +69,8 @@ final class ReferenceAttention {
     // q (B,H,Lq,d), k, v (B,H,Lk,d) -> out (B,H,Lq,d), lse (B,H,Lq)
     static void forward(Tensor out, Tensor lse, Tensor q, Tensor k, Tensor v, Pattern pattern,
                         int B, int H, int Lq, int Lk, int d, float scale) {
-        float[] O = f(contiguous("attention", out)), LS = f(contiguous("attention", lse));
-        float[] Q = f(contiguous("attention", q)), K = f(contiguous("attention", k)), V = f(contiguous("attention", v));
+        Reals O = of(contiguous("attention", out)), LS = of(contiguous("attention", lse));
+        Reals Q = of(contiguous("attention", q)), K = of(contiguous("attention", k)), V = of(contiguous("attention", v));
         int[] keys = new int[Lk];
         double[] bias = new double[Lk], s = new double[Lk];
         for (int bh = 0; bh < B * H; bh++) {
@@ -82,7 +82,7 @@ final class ReferenceAttention {
                 for (int t = 0; t < n; t++) {
                     double dot = 0;
                     for (int c = 0; c < d; c++) {
-                        dot += (double) Q[qo + i * d + c] * K[ko + keys[t] * d + c];
+                        dot += Q.get(qo + i * d + c) * K.get(ko + keys[t] * d + c);
                     }
                     s[t] = scale * dot + bias[t];
                     max = Math.max(max, s[t]);
@@ -90,8 +90,8 @@ final class ReferenceAttention {
                 int oo = out.offset() + (bh * Lq + i) * d;
                 if (max == Double.NEGATIVE_INFINITY) {
                     // fully masked row: no key, output 0
-                    java.util.Arrays.fill(O, oo, oo + d, 0f);
-                    LS[lse.offset() + bh * Lq + i] = Float.NEGATIVE_INFINITY;
+                    O.fill(oo, oo + d, 0);
+                    LS.set(lse.offset() + bh * Lq + i, Double.NEGATIVE_INFINITY);
                     continue;
                 }
                 double sum = 0;
@@ -103,11 +103,11 @@ final class ReferenceAttention {
                 for (int c = 0; c < d; c++) {
                     double acc = 0;
                     for (int t = 0; t < n; t++) {
-                        acc += Math.exp(s[t] - l) * V[vo + keys[t] * d + c];
+                        acc += Math.exp(s[t] - l) * V.get(vo + keys[t] * d + c);
                     }
-                    O[oo + c] = (float) acc;
+                    O.set(oo + c, acc);
                 }
-                LS[lse.offset() + bh * Lq + i] = (float) l;
+                LS.set(lse.offset() + bh * Lq + i, l);
             }
         }
     }
@@ -115,9 +115,10 @@ final class ReferenceAttention {
     // dout, q, out (B,H,Lq,d), k, v (B,H,Lk,d), lse (B,H,Lq) -> dq (B,H,Lq,d), dk, dv (B,H,Lk,d)
     static void backward(Tensor dq, Tensor dk, Tensor dv, Tensor dout, Tensor q, Tensor k, Tensor v,
                          Tensor out, Tensor lse, Pattern pattern, int B, int H, int Lq, int Lk, int d, float scale) {
-        float[] DQ = f(contiguous("attention", dq)), DK = f(contiguous("attention", dk)), DV = f(contiguous("attention", dv));
-        float[] DO = f(contiguous("attention", dout)), O = f(contiguous("attention", out));
-        float[] Q = f(q), K = f(k), V = f(v), LS = f(contiguous("attention", lse));
+        Reals DQ = of(contiguous("attention", dq)), DK = of(contiguous("attention", dk));
+        Reals DV = of(contiguous("attention", dv));
+        Reals DO = of(contiguous("attention", dout)), O = of(contiguous("attention", out));
+        Reals Q = of(q), K = of(k), V = of(v), LS = of(contiguous("attention", lse));
         int[] keys = new int[Lk];
         double[] bias = new double[Lk];
         for (int bh = 0; bh < B * H; bh++) {
@@ -126,35 +127,35 @@ final class ReferenceAttention {
             double[] dkAcc = new double[Lk * d], dvAcc = new double[Lk * d], dqRow = new double[d];
             for (int i = 0; i < Lq; i++) {
                 java.util.Arrays.fill(dqRow, 0);
-                double l = LS[lse.offset() + bh * Lq + i];
+                double l = LS.get(lse.offset() + bh * Lq + i);
                 int n = l == Double.NEGATIVE_INFINITY ? 0 : pattern.row(i, keys, bias);
                 // D_i = Σ_c dout_ic · out_ic
                 double D = 0;
                 for (int c = 0; c < d; c++) {
-                    D += (double) DO[doo + i * d + c] * O[oo + i * d + c];
+                    D += DO.get(doo + i * d + c) * O.get(oo + i * d + c);
                 }
                 for (int t = 0; t < n; t++) {
                     int j = keys[t];
                     double dot = 0, dp = 0;
                     for (int c = 0; c < d; c++) {
-                        dot += (double) Q[qo + i * d + c] * K[ko + j * d + c];
-                        dp += (double) DO[doo + i * d + c] * V[vo + j * d + c];
+                        dot += Q.get(qo + i * d + c) * K.get(ko + j * d + c);
+                        dp += DO.get(doo + i * d + c) * V.get(vo + j * d + c);
                     }
                     double p = Math.exp(scale * dot + bias[t] - l);   // P_ij = exp(s_ij − lse_i)
                     double ds = p * (dp - D);                          // dS_ij = P_ij (dP_ij − D_i)
                     for (int c = 0; c < d; c++) {
-                        dqRow[c] += scale * ds * K[ko + j * d + c];
-                        dkAcc[j * d + c] += scale * ds * Q[qo + i * d + c];
-                        dvAcc[j * d + c] += p * DO[doo + i * d + c];
+                        dqRow[c] += scale * ds * K.get(ko + j * d + c);
+                        dkAcc[j * d + c] += scale * ds * Q.get(qo + i * d + c);
+                        dvAcc[j * d + c] += p * DO.get(doo + i * d + c);
                     }
                 }
                 for (int c = 0; c < d; c++) {
-                    DQ[dq.offset() + bh * Lq * d + i * d + c] = (float) dqRow[c];
+                    DQ.set(dq.offset() + bh * Lq * d + i * d + c, dqRow[c]);
                 }
             }
             for (int e = 0; e < Lk * d; e++) {
-                DK[dk.offset() + bh * Lk * d + e] = (float) dkAcc[e];
-                DV[dv.offset() + bh * Lk * d + e] = (float) dvAcc[e];
+                DK.set(dk.offset() + bh * Lk * d + e, dkAcc[e]);
+                DV.set(dv.offset() + bh * Lk * d + e, dvAcc[e]);
             }
         }
     }

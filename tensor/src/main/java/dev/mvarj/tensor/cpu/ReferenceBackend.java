@@ -14,10 +14,15 @@ import static dev.mvarj.tensor.cpu.Host.checkIndex;
 import static dev.mvarj.tensor.cpu.Host.contiguous;
 import static dev.mvarj.tensor.cpu.Host.f;
 import static dev.mvarj.tensor.cpu.Host.i;
+import static dev.mvarj.tensor.cpu.Reals.of;
 
 /**
  * The definition of every kernel: plain scalar loops on one thread, written to be read. Sums accumulate in double.
  * The SIMD and GPU backends are tested against this class on odd shapes; it is never optimised.
+ *
+ * <p>Every floating-point kernel reads and writes through {@link Reals}, so the same loop computes F32 tensors
+ * (rounding each stored element once) and F64 tensors (the double-precision finite-difference checks run here), and
+ * operands of the two dtypes may be mixed.
  */
 public class ReferenceBackend implements Backend {
 
@@ -59,6 +64,24 @@ public class ReferenceBackend implements Backend {
     }
 
     @Override
+    public void upload(Tensor dst, double[] host) {
+        contiguous("upload", dst);
+        System.arraycopy(host, 0, ((HostStorage) dst.storage()).doubles(), dst.offset(), dst.numel());
+    }
+
+    @Override
+    public double[] downloadDoubles(Tensor src) {
+        int n = src.numel();
+        int[] off = new int[n];
+        Host.offsets(src, 0, n, off);
+        double[] s = ((HostStorage) src.storage()).doubles(), out = new double[n];
+        for (int k = 0; k < n; k++) {
+            out[k] = s[off[k]];
+        }
+        return out;
+    }
+
+    @Override
     public int[] downloadInts(Tensor src) {
         int n = src.numel();
         int[] off = new int[n];
@@ -76,10 +99,11 @@ public class ReferenceBackend implements Backend {
         int[] offS = new int[n], offD = new int[n];
         Host.offsets(src, 0, n, offS);
         Host.offsets(dst, 0, n, offD);
-        if (dst.dtype() == DType.F32) {
-            float[] s = f(src), d = f(dst);
+        if (dst.dtype().isFloating()) {
+            // F32 ↔ F64 converts (rounding to nearest into F32)
+            Reals s = of(src), d = of(dst);
             for (int k = 0; k < n; k++) {
-                d[offD[k]] = s[offS[k]];
+                d.set(offD[k], s.get(offS[k]));
             }
         } else {
             int[] s = i(src), d = i(dst);
@@ -92,8 +116,8 @@ public class ReferenceBackend implements Backend {
     @Override
     public void fill(Tensor dst, float value) {
         contiguous("fill", dst);
-        if (dst.dtype() == DType.F32) {
-            java.util.Arrays.fill(f(dst), dst.offset(), dst.offset() + dst.numel(), value);
+        if (dst.dtype().isFloating()) {
+            of(dst).fill(dst.offset(), dst.offset() + dst.numel(), value);
         } else {
             java.util.Arrays.fill(i(dst), dst.offset(), dst.offset() + dst.numel(), (int) value);
         }
@@ -105,19 +129,19 @@ public class ReferenceBackend implements Backend {
                      float alpha, Tensor a, int lda, int strideA,
                      Tensor b, int ldb, int strideB,
                      float beta, Tensor c, int ldc, int strideC) {
-        float[] A = f(a), B = f(b), C = f(c);
+        Reals A = of(a), B = of(b), C = of(c);
         for (int bi = 0; bi < batch; bi++) {
             int ao = a.offset() + bi * strideA, bo = b.offset() + bi * strideB, co = c.offset() + bi * strideC;
             for (int m = 0; m < M; m++) {
                 for (int n = 0; n < N; n++) {
                     double acc = 0;
                     for (int k = 0; k < K; k++) {
-                        float av = transA ? A[ao + k * lda + m] : A[ao + m * lda + k];
-                        float bv = transB ? B[bo + n * ldb + k] : B[bo + k * ldb + n];
-                        acc += (double) av * bv;
+                        double av = transA ? A.get(ao + k * lda + m) : A.get(ao + m * lda + k);
+                        double bv = transB ? B.get(bo + n * ldb + k) : B.get(bo + k * ldb + n);
+                        acc += av * bv;
                     }
                     int ci = co + m * ldc + n;
-                    C[ci] = (float) (alpha * acc + (beta == 0f ? 0.0 : (double) beta * C[ci]));
+                    C.set(ci, alpha * acc + (beta == 0f ? 0.0 : beta * C.get(ci)));
                 }
             }
         }
@@ -129,9 +153,9 @@ public class ReferenceBackend implements Backend {
         int n = out.numel();
         int[] off = new int[n];
         Host.offsets(x, 0, n, off);
-        float[] X = f(x), O = f(out);
+        Reals X = of(x), O = of(out);
         for (int k = 0; k < n; k++) {
-            O[out.offset() + k] = op.apply(X[off[k]]);
+            O.set(out.offset() + k, op.apply(X.get(off[k])));
         }
     }
 
@@ -142,9 +166,9 @@ public class ReferenceBackend implements Backend {
         int[] offA = new int[n], offB = new int[n];
         Host.offsets(a, 0, n, offA);
         Host.offsets(b, 0, n, offB);
-        float[] A = f(a), B = f(b), O = f(out);
+        Reals A = of(a), B = of(b), O = of(out);
         for (int k = 0; k < n; k++) {
-            O[out.offset() + k] = op.apply(A[offA[k]], B[offB[k]]);
+            O.set(out.offset() + k, op.apply(A.get(offA[k]), B.get(offB[k])));
         }
     }
 
@@ -157,26 +181,26 @@ public class ReferenceBackend implements Backend {
         Host.offsets(a, 0, n, offA);
         Host.offsets(b, 0, n, offB);
         int[] C = i(cond);
-        float[] A = f(a), B = f(b), O = f(out);
+        Reals A = of(a), B = of(b), O = of(out);
         for (int k = 0; k < n; k++) {
-            O[out.offset() + k] = C[offC[k]] != 0 ? A[offA[k]] : B[offB[k]];
+            O.set(out.offset() + k, C[offC[k]] != 0 ? A.get(offA[k]) : B.get(offB[k]));
         }
     }
 
     // x (outer, n, inner) -> out (outer, inner)
     @Override
     public void reduce(ReduceOp op, Tensor out, Tensor x, int outer, int n, int inner) {
-        float[] X = f(contiguous("reduce", x)), O = f(contiguous("reduce", out));
+        Reals X = of(contiguous("reduce", x)), O = of(contiguous("reduce", out));
         for (int o = 0; o < outer; o++) {
             for (int in = 0; in < inner; in++) {
                 int base = x.offset() + o * n * inner + in;
-                float r;
+                double r;
                 if (op == ReduceOp.MAX) {
-                    float m = Float.NEGATIVE_INFINITY;
+                    double m = Double.NEGATIVE_INFINITY;
                     for (int k = 0; k < n; k++) {
-                        float v = X[base + k * inner];
-                        m = Float.isNaN(v) || v > m ? v : m;
-                        if (Float.isNaN(m)) {
+                        double v = X.get(base + k * inner);
+                        m = Double.isNaN(v) || v > m ? v : m;
+                        if (Double.isNaN(m)) {
                             break;
                         }
                     }
@@ -184,11 +208,11 @@ public class ReferenceBackend implements Backend {
                 } else {
                     double s = 0;
                     for (int k = 0; k < n; k++) {
-                        s += X[base + k * inner];
+                        s += X.get(base + k * inner);
                     }
-                    r = (float) (op == ReduceOp.MEAN ? s / n : s);
+                    r = op == ReduceOp.MEAN ? s / n : s;
                 }
-                O[out.offset() + o * inner + in] = r;
+                O.set(out.offset() + o * inner + in, r);
             }
         }
     }
@@ -196,16 +220,16 @@ public class ReferenceBackend implements Backend {
     // x (outer, n, inner) -> out (outer, inner) I32: first index of the maximum (a NaN counts as the maximum)
     @Override
     public void argmax(Tensor out, Tensor x, int outer, int n, int inner) {
-        float[] X = f(contiguous("argmax", x));
+        Reals X = of(contiguous("argmax", x));
         int[] O = i(contiguous("argmax", out));
         for (int o = 0; o < outer; o++) {
             for (int in = 0; in < inner; in++) {
                 int base = x.offset() + o * n * inner + in;
                 int best = 0;
-                float m = X[base];
-                for (int k = 1; k < n && !Float.isNaN(m); k++) {
-                    float v = X[base + k * inner];
-                    if (v > m || Float.isNaN(v)) {
+                double m = X.get(base);
+                for (int k = 1; k < n && !Double.isNaN(m); k++) {
+                    double v = X.get(base + k * inner);
+                    if (v > m || Double.isNaN(v)) {
                         m = v;
                         best = k;
                     }
@@ -218,16 +242,16 @@ public class ReferenceBackend implements Backend {
     // x (rows, n) -> out (rows, n): out = exp(x - max) / sum(exp(x - max))
     @Override
     public void softmax(Tensor out, Tensor x, int rows, int n) {
-        float[] X = f(contiguous("softmax", x)), O = f(contiguous("softmax", out));
+        Reals X = of(contiguous("softmax", x)), O = of(contiguous("softmax", out));
         for (int r = 0; r < rows; r++) {
             int xo = x.offset() + r * n, oo = out.offset() + r * n;
-            float max = rowMax(X, xo, n);
+            double max = rowMax(X, xo, n);
             double sum = 0;
             for (int k = 0; k < n; k++) {
-                sum += Math.exp(X[xo + k] - max);
+                sum += Math.exp(X.get(xo + k) - max);
             }
             for (int k = 0; k < n; k++) {
-                O[oo + k] = (float) (Math.exp(X[xo + k] - max) / sum);
+                O.set(oo + k, Math.exp(X.get(xo + k) - max) / sum);
             }
         }
     }
@@ -235,25 +259,25 @@ public class ReferenceBackend implements Backend {
     // x (rows, n) -> out (rows, n): out = x - max - log(sum(exp(x - max)))
     @Override
     public void logSoftmax(Tensor out, Tensor x, int rows, int n) {
-        float[] X = f(contiguous("logSoftmax", x)), O = f(contiguous("logSoftmax", out));
+        Reals X = of(contiguous("logSoftmax", x)), O = of(contiguous("logSoftmax", out));
         for (int r = 0; r < rows; r++) {
             int xo = x.offset() + r * n, oo = out.offset() + r * n;
-            float max = rowMax(X, xo, n);
+            double max = rowMax(X, xo, n);
             double sum = 0;
             for (int k = 0; k < n; k++) {
-                sum += Math.exp(X[xo + k] - max);
+                sum += Math.exp(X.get(xo + k) - max);
             }
             double lse = max + Math.log(sum);
             for (int k = 0; k < n; k++) {
-                O[oo + k] = (float) (X[xo + k] - lse);
+                O.set(oo + k, X.get(xo + k) - lse);
             }
         }
     }
 
-    private static float rowMax(float[] x, int from, int n) {
-        float m = Float.NEGATIVE_INFINITY;
+    private static double rowMax(Reals x, int from, int n) {
+        double m = Double.NEGATIVE_INFINITY;
         for (int k = 0; k < n; k++) {
-            m = Math.max(m, x[from + k]);
+            m = Math.max(m, x.get(from + k));
         }
         return m;
     }
@@ -261,15 +285,15 @@ public class ReferenceBackend implements Backend {
     // y, dy (rows, n) -> dx (rows, n): dx = y ⊙ (dy − Σ dy ⊙ y)
     @Override
     public void softmaxBackward(Tensor dx, Tensor y, Tensor dy, int rows, int n) {
-        float[] DX = f(dx), Y = f(y), DY = f(dy);
+        Reals DX = of(dx), Y = of(y), DY = of(dy);
         for (int r = 0; r < rows; r++) {
             int dxo = dx.offset() + r * n, yo = y.offset() + r * n, dyo = dy.offset() + r * n;
             double dot = 0;
             for (int k = 0; k < n; k++) {
-                dot += (double) DY[dyo + k] * Y[yo + k];
+                dot += DY.get(dyo + k) * Y.get(yo + k);
             }
             for (int k = 0; k < n; k++) {
-                DX[dxo + k] = (float) (Y[yo + k] * (DY[dyo + k] - dot));
+                DX.set(dxo + k, Y.get(yo + k) * (DY.get(dyo + k) - dot));
             }
         }
     }
@@ -277,15 +301,15 @@ public class ReferenceBackend implements Backend {
     // y, dy (rows, n) -> dx (rows, n): dx = dy − exp(y) · Σ dy
     @Override
     public void logSoftmaxBackward(Tensor dx, Tensor y, Tensor dy, int rows, int n) {
-        float[] DX = f(dx), Y = f(y), DY = f(dy);
+        Reals DX = of(dx), Y = of(y), DY = of(dy);
         for (int r = 0; r < rows; r++) {
             int dxo = dx.offset() + r * n, yo = y.offset() + r * n, dyo = dy.offset() + r * n;
             double sum = 0;
             for (int k = 0; k < n; k++) {
-                sum += DY[dyo + k];
+                sum += DY.get(dyo + k);
             }
             for (int k = 0; k < n; k++) {
-                DX[dxo + k] = (float) (DY[dyo + k] - Math.exp(Y[yo + k]) * sum);
+                DX.set(dxo + k, DY.get(dyo + k) - Math.exp(Y.get(yo + k)) * sum);
             }
         }
     }
@@ -294,10 +318,10 @@ public class ReferenceBackend implements Backend {
 
     @Override
     public double sumOfSquares(Tensor x, int n) {
-        float[] X = f(x);
+        Reals X = of(x);
         double s = 0;
         for (int k = 0; k < n; k++) {
-            s += (double) X[x.offset() + k] * X[x.offset() + k];
+            s += X.get(x.offset() + k) * X.get(x.offset() + k);
         }
         return s;
     }
@@ -324,13 +348,13 @@ public class ReferenceBackend implements Backend {
     // x (outer, n, inner), index (m) -> out (outer, m, inner)
     @Override
     public void indexSelect(Tensor out, Tensor x, Tensor index, int outer, int n, int inner, int m) {
-        float[] X = f(x), O = f(out);
+        Reals X = of(x), O = of(out);
         int[] I = i(index);
         for (int o = 0; o < outer; o++) {
             for (int j = 0; j < m; j++) {
                 int src = checkIndex("indexSelect", I[index.offset() + j], n);
                 for (int c = 0; c < inner; c++) {
-                    O[out.offset() + (o * m + j) * inner + c] = X[x.offset() + (o * n + src) * inner + c];
+                    O.set(out.offset() + (o * m + j) * inner + c, X.get(x.offset() + (o * n + src) * inner + c));
                 }
             }
         }
@@ -339,13 +363,13 @@ public class ReferenceBackend implements Backend {
     // dout (outer, m, inner), index (m) -> dx (outer, n, inner) +=
     @Override
     public void indexAdd(Tensor dx, Tensor dout, Tensor index, int outer, int n, int inner, int m) {
-        float[] DX = f(dx), DO = f(dout);
+        Reals DX = of(dx), DO = of(dout);
         int[] I = i(index);
         for (int o = 0; o < outer; o++) {
             for (int j = 0; j < m; j++) {
                 int dst = checkIndex("indexAdd", I[index.offset() + j], n);
                 for (int c = 0; c < inner; c++) {
-                    DX[dx.offset() + (o * n + dst) * inner + c] += DO[dout.offset() + (o * m + j) * inner + c];
+                    DX.add(dx.offset() + (o * n + dst) * inner + c, DO.get(dout.offset() + (o * m + j) * inner + c));
                 }
             }
         }
@@ -354,14 +378,14 @@ public class ReferenceBackend implements Backend {
     // x (outer, n, inner), index (outer, m, inner) -> out (outer, m, inner)
     @Override
     public void gather(Tensor out, Tensor x, Tensor index, int outer, int n, int inner, int m) {
-        float[] X = f(x), O = f(out);
+        Reals X = of(x), O = of(out);
         int[] I = i(index);
         for (int o = 0; o < outer; o++) {
             for (int j = 0; j < m; j++) {
                 for (int c = 0; c < inner; c++) {
                     int e = (o * m + j) * inner + c;
                     int src = checkIndex("gather", I[index.offset() + e], n);
-                    O[out.offset() + e] = X[x.offset() + (o * n + src) * inner + c];
+                    O.set(out.offset() + e, X.get(x.offset() + (o * n + src) * inner + c));
                 }
             }
         }
@@ -370,14 +394,14 @@ public class ReferenceBackend implements Backend {
     // dout (outer, m, inner), index (outer, m, inner) -> dx (outer, n, inner) +=
     @Override
     public void scatterAdd(Tensor dx, Tensor dout, Tensor index, int outer, int n, int inner, int m) {
-        float[] DX = f(dx), DO = f(dout);
+        Reals DX = of(dx), DO = of(dout);
         int[] I = i(index);
         for (int o = 0; o < outer; o++) {
             for (int j = 0; j < m; j++) {
                 for (int c = 0; c < inner; c++) {
                     int e = (o * m + j) * inner + c;
                     int dst = checkIndex("scatterAdd", I[index.offset() + e], n);
-                    DX[dx.offset() + (o * n + dst) * inner + c] += DO[dout.offset() + e];
+                    DX.add(dx.offset() + (o * n + dst) * inner + c, DO.get(dout.offset() + e));
                 }
             }
         }
@@ -389,28 +413,28 @@ public class ReferenceBackend implements Backend {
     @Override
     public void layerNormForward(Tensor out, Tensor mean, Tensor rstd, Tensor x, Tensor w, Tensor b,
                                  int rows, int C, float eps) {
-        float[] X = f(x), O = f(out), M = f(mean), R = f(rstd);
-        float[] W = w == null ? null : f(w), B = b == null ? null : f(b);
+        Reals X = of(x), O = of(out), M = of(mean), R = of(rstd);
+        Reals W = w == null ? null : of(w), B = b == null ? null : of(b);
         for (int r = 0; r < rows; r++) {
             int xo = x.offset() + r * C, oo = out.offset() + r * C;
             double mu = 0;
             for (int c = 0; c < C; c++) {
-                mu += X[xo + c];
+                mu += X.get(xo + c);
             }
             mu /= C;
             double var = 0;
             for (int c = 0; c < C; c++) {
-                double d = X[xo + c] - mu;
+                double d = X.get(xo + c) - mu;
                 var += d * d;
             }
             var /= C;
             double rs = 1.0 / Math.sqrt(var + eps);
             for (int c = 0; c < C; c++) {
-                double nrm = (X[xo + c] - mu) * rs;
-                O[oo + c] = (float) (W == null ? nrm : nrm * W[w.offset() + c] + (B == null ? 0 : B[b.offset() + c]));
+                double nrm = (X.get(xo + c) - mu) * rs;
+                O.set(oo + c, W == null ? nrm : nrm * W.get(w.offset() + c) + (B == null ? 0 : B.get(b.offset() + c)));
             }
-            M[mean.offset() + r] = (float) mu;
-            R[rstd.offset() + r] = (float) rs;
+            M.set(mean.offset() + r, mu);
+            R.set(rstd.offset() + r, rs);
         }
     }
 
@@ -419,34 +443,34 @@ public class ReferenceBackend implements Backend {
     @Override
     public void layerNormBackward(Tensor dx, Tensor dw, Tensor db, Tensor dout, Tensor x, Tensor mean, Tensor rstd,
                                   Tensor w, int rows, int C) {
-        float[] DX = f(dx), DO = f(dout), X = f(x), M = f(mean), R = f(rstd);
-        float[] W = w == null ? null : f(w);
+        Reals DX = of(dx), DO = of(dout), X = of(x), M = of(mean), R = of(rstd);
+        Reals W = w == null ? null : of(w);
         double[] dwAcc = new double[C], dbAcc = new double[C];
         for (int r = 0; r < rows; r++) {
             int o = r * C;
-            double mu = M[mean.offset() + r], rs = R[rstd.offset() + r];
+            double mu = M.get(mean.offset() + r), rs = R.get(rstd.offset() + r);
             double gMean = 0, gxMean = 0;
             for (int c = 0; c < C; c++) {
-                double xh = (X[x.offset() + o + c] - mu) * rs;
-                double g = DO[dout.offset() + o + c] * (W == null ? 1.0 : W[w.offset() + c]);
+                double xh = (X.get(x.offset() + o + c) - mu) * rs;
+                double g = DO.get(dout.offset() + o + c) * (W == null ? 1.0 : W.get(w.offset() + c));
                 gMean += g;
                 gxMean += g * xh;
-                dwAcc[c] += DO[dout.offset() + o + c] * xh;
-                dbAcc[c] += DO[dout.offset() + o + c];
+                dwAcc[c] += DO.get(dout.offset() + o + c) * xh;
+                dbAcc[c] += DO.get(dout.offset() + o + c);
             }
             gMean /= C;
             gxMean /= C;
             for (int c = 0; c < C; c++) {
-                double xh = (X[x.offset() + o + c] - mu) * rs;
-                double g = DO[dout.offset() + o + c] * (W == null ? 1.0 : W[w.offset() + c]);
-                DX[dx.offset() + o + c] = (float) (rs * (g - gMean - xh * gxMean));
+                double xh = (X.get(x.offset() + o + c) - mu) * rs;
+                double g = DO.get(dout.offset() + o + c) * (W == null ? 1.0 : W.get(w.offset() + c));
+                DX.set(dx.offset() + o + c, rs * (g - gMean - xh * gxMean));
             }
         }
         if (W != null) {
-            float[] DW = f(dw), DB = f(db);
+            Reals DW = of(dw), DB = of(db);
             for (int c = 0; c < C; c++) {
-                DW[dw.offset() + c] = (float) dwAcc[c];
-                DB[db.offset() + c] = (float) dbAcc[c];
+                DW.set(dw.offset() + c, dwAcc[c]);
+                DB.set(db.offset() + c, dbAcc[c]);
             }
         }
     }
@@ -455,22 +479,22 @@ public class ReferenceBackend implements Backend {
     @Override
     public void crossEntropyForward(Tensor loss, Tensor lse, Tensor logits, Tensor target, Tensor weight,
                                     int N, int V, float smoothing) {
-        float[] Z = f(logits), LO = f(loss), LS = f(lse), WT = f(weight);
+        Reals Z = of(logits), LO = of(loss), LS = of(lse), WT = of(weight);
         int[] T = i(target);
         for (int r = 0; r < N; r++) {
             int zo = logits.offset() + r * V;
-            float max = rowMax(Z, zo, V);
+            double max = rowMax(Z, zo, V);
             double sum = 0, mean = 0;
             for (int v = 0; v < V; v++) {
-                sum += Math.exp(Z[zo + v] - max);
-                mean += Z[zo + v];
+                sum += Math.exp(Z.get(zo + v) - max);
+                mean += Z.get(zo + v);
             }
             mean /= V;
             double l = max + Math.log(sum);
             int t = checkIndex("crossEntropy", T[target.offset() + r], V);
-            double ce = (1 - smoothing) * (l - Z[zo + t]) + smoothing * (l - mean);
-            LO[loss.offset() + r] = (float) (WT[weight.offset() + r] * ce);
-            LS[lse.offset() + r] = (float) l;
+            double ce = (1 - smoothing) * (l - Z.get(zo + t)) + smoothing * (l - mean);
+            LO.set(loss.offset() + r, WT.get(weight.offset() + r) * ce);
+            LS.set(lse.offset() + r, l);
         }
     }
 
@@ -478,16 +502,16 @@ public class ReferenceBackend implements Backend {
     @Override
     public void crossEntropyBackward(Tensor dlogits, Tensor dloss, Tensor logits, Tensor lse, Tensor target,
                                      Tensor weight, int N, int V, float smoothing) {
-        float[] DZ = f(dlogits), DL = f(dloss), Z = f(logits), LS = f(lse), WT = f(weight);
+        Reals DZ = of(dlogits), DL = of(dloss), Z = of(logits), LS = of(lse), WT = of(weight);
         int[] T = i(target);
         for (int r = 0; r < N; r++) {
             int zo = logits.offset() + r * V, dzo = dlogits.offset() + r * V;
-            double scale = (double) DL[dloss.offset() + r] * WT[weight.offset() + r];
-            double l = LS[lse.offset() + r];
+            double scale = DL.get(dloss.offset() + r) * WT.get(weight.offset() + r);
+            double l = LS.get(lse.offset() + r);
             int t = T[target.offset() + r];
             for (int v = 0; v < V; v++) {
-                double p = Math.exp(Z[zo + v] - l) - smoothing / V - (v == t ? 1 - smoothing : 0);
-                DZ[dzo + v] = (float) (scale * p);
+                double p = Math.exp(Z.get(zo + v) - l) - (double) smoothing / V - (v == t ? 1 - smoothing : 0);
+                DZ.set(dzo + v, scale * p);
             }
         }
     }

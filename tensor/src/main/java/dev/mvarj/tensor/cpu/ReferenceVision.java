@@ -2,7 +2,7 @@ package dev.mvarj.tensor.cpu;
 
 import dev.mvarj.tensor.Tensor;
 
-import static dev.mvarj.tensor.cpu.Host.f;
+import static dev.mvarj.tensor.cpu.Reals.of;
 
 /**
  * The definitions of the vision kernels of {@link ReferenceBackend}: im2col / col2im for convolution and group norm.
@@ -16,7 +16,7 @@ final class ReferenceVision {
     // x (B, C, H, W) -> cols (B, C·kh·kw, OH·OW); zero where the tap falls into the padding
     static void im2col(Tensor cols, Tensor x, int B, int C, int H, int W, int kh, int kw, int stride,
                        int padTop, int padLeft, int OH, int OW) {
-        float[] X = f(x), CO = f(cols);
+        Reals X = of(x), CO = of(cols);
         int P = OH * OW, K = C * kh * kw;
         for (int b = 0; b < B; b++) {
             for (int c = 0; c < C; c++) {
@@ -27,7 +27,7 @@ final class ReferenceVision {
                             for (int ow = 0; ow < OW; ow++) {
                                 int ih = oh * stride - padTop + i, iw = ow * stride - padLeft + j;
                                 boolean inside = ih >= 0 && ih < H && iw >= 0 && iw < W;
-                                CO[row + oh * OW + ow] = inside ? X[x.offset() + ((b * C + c) * H + ih) * W + iw] : 0f;
+                                CO.set(row + oh * OW + ow, inside ? X.get(x.offset() + ((b * C + c) * H + ih) * W + iw) : 0);
                             }
                         }
                     }
@@ -36,10 +36,10 @@ final class ReferenceVision {
         }
     }
 
-    // cols (B, C·kh·kw, OH·OW) -> dx (B, C, H, W) +=, each element summed in (i, j, oh, ow) order, in float
+    // cols (B, C·kh·kw, OH·OW) -> dx (B, C, H, W) +=, each element summed in (i, j, oh, ow) order, in its dtype
     static void col2im(Tensor dx, Tensor cols, int B, int C, int H, int W, int kh, int kw, int stride,
                        int padTop, int padLeft, int OH, int OW) {
-        float[] DX = f(dx), CO = f(cols);
+        Reals DX = of(dx), CO = of(cols);
         int P = OH * OW, K = C * kh * kw;
         for (int b = 0; b < B; b++) {
             for (int c = 0; c < C; c++) {
@@ -50,7 +50,7 @@ final class ReferenceVision {
                             for (int ow = 0; ow < OW; ow++) {
                                 int ih = oh * stride - padTop + i, iw = ow * stride - padLeft + j;
                                 if (ih >= 0 && ih < H && iw >= 0 && iw < W) {
-                                    DX[dx.offset() + ((b * C + c) * H + ih) * W + iw] += CO[row + oh * OW + ow];
+                                    DX.add(dx.offset() + ((b * C + c) * H + ih) * W + iw, CO.get(row + oh * OW + ow));
                                 }
                             }
                         }
@@ -63,34 +63,34 @@ final class ReferenceVision {
     // x (B, C, HW) -> out (B, C, HW), mean, rstd (B, G); groups of C/G channels
     static void groupNormForward(Tensor out, Tensor mean, Tensor rstd, Tensor x, Tensor w, Tensor b,
                                  int B, int C, int HW, int G, float eps) {
-        float[] X = f(x), O = f(out), M = f(mean), R = f(rstd);
-        float[] Wt = w == null ? null : f(w), Bs = b == null ? null : f(b);
+        Reals X = of(x), O = of(out), M = of(mean), R = of(rstd);
+        Reals Wt = w == null ? null : of(w), Bs = b == null ? null : of(b);
         int cpg = C / G, n = cpg * HW;
         for (int bi = 0; bi < B; bi++) {
             for (int g = 0; g < G; g++) {
                 int base = (bi * C + g * cpg) * HW;
                 double mu = 0;
                 for (int k = 0; k < n; k++) {
-                    mu += X[x.offset() + base + k];
+                    mu += X.get(x.offset() + base + k);
                 }
                 mu /= n;
                 double var = 0;
                 for (int k = 0; k < n; k++) {
-                    double d = X[x.offset() + base + k] - mu;
+                    double d = X.get(x.offset() + base + k) - mu;
                     var += d * d;
                 }
                 var /= n;
                 double rs = 1.0 / Math.sqrt(var + eps);
                 for (int k = 0; k < n; k++) {
                     int c = g * cpg + k / HW;
-                    double v = (X[x.offset() + base + k] - mu) * rs;
+                    double v = (X.get(x.offset() + base + k) - mu) * rs;
                     if (Wt != null) {
-                        v = v * Wt[w.offset() + c] + (Bs == null ? 0 : Bs[b.offset() + c]);
+                        v = v * Wt.get(w.offset() + c) + (Bs == null ? 0 : Bs.get(b.offset() + c));
                     }
-                    O[out.offset() + base + k] = (float) v;
+                    O.set(out.offset() + base + k, v);
                 }
-                M[mean.offset() + bi * G + g] = (float) mu;
-                R[rstd.offset() + bi * G + g] = (float) rs;
+                M.set(mean.offset() + bi * G + g, mu);
+                R.set(rstd.offset() + bi * G + g, rs);
             }
         }
     }
@@ -99,20 +99,20 @@ final class ReferenceVision {
     // with g = dout ⊙ w[c] and x̂ = (x − mean) · rstd, over each group: dx = rstd · (g − mean(g) − x̂ · mean(g ⊙ x̂))
     static void groupNormBackward(Tensor dx, Tensor dw, Tensor db, Tensor dout, Tensor x, Tensor mean, Tensor rstd,
                                   Tensor w, int B, int C, int HW, int G) {
-        float[] DX = f(dx), DO = f(dout), X = f(x), M = f(mean), R = f(rstd);
-        float[] Wt = w == null ? null : f(w);
+        Reals DX = of(dx), DO = of(dout), X = of(x), M = of(mean), R = of(rstd);
+        Reals Wt = w == null ? null : of(w);
         int cpg = C / G, n = cpg * HW;
         double[] dwAcc = new double[C], dbAcc = new double[C];
         for (int bi = 0; bi < B; bi++) {
             for (int g = 0; g < G; g++) {
                 int base = (bi * C + g * cpg) * HW;
-                double mu = M[mean.offset() + bi * G + g], rs = R[rstd.offset() + bi * G + g];
+                double mu = M.get(mean.offset() + bi * G + g), rs = R.get(rstd.offset() + bi * G + g);
                 double gMean = 0, gxMean = 0;
                 for (int k = 0; k < n; k++) {
                     int c = g * cpg + k / HW;
-                    double d = DO[dout.offset() + base + k];
-                    double xh = (X[x.offset() + base + k] - mu) * rs;
-                    double gk = d * (Wt == null ? 1.0 : Wt[w.offset() + c]);
+                    double d = DO.get(dout.offset() + base + k);
+                    double xh = (X.get(x.offset() + base + k) - mu) * rs;
+                    double gk = d * (Wt == null ? 1.0 : Wt.get(w.offset() + c));
                     gMean += gk;
                     gxMean += gk * xh;
                     dwAcc[c] += d * xh;
@@ -122,18 +122,18 @@ final class ReferenceVision {
                 gxMean /= n;
                 for (int k = 0; k < n; k++) {
                     int c = g * cpg + k / HW;
-                    double xh = (X[x.offset() + base + k] - mu) * rs;
-                    double gk = DO[dout.offset() + base + k] * (Wt == null ? 1.0 : Wt[w.offset() + c]);
-                    DX[dx.offset() + base + k] = (float) (rs * (gk - gMean - xh * gxMean));
+                    double xh = (X.get(x.offset() + base + k) - mu) * rs;
+                    double gk = DO.get(dout.offset() + base + k) * (Wt == null ? 1.0 : Wt.get(w.offset() + c));
+                    DX.set(dx.offset() + base + k, rs * (gk - gMean - xh * gxMean));
                 }
             }
         }
         if (Wt != null) {
-            float[] DW = f(dw), DB = db == null ? null : f(db);
+            Reals DW = of(dw), DB = db == null ? null : of(db);
             for (int c = 0; c < C; c++) {
-                DW[dw.offset() + c] = (float) dwAcc[c];
+                DW.set(dw.offset() + c, dwAcc[c]);
                 if (db != null) {
-                    DB[db.offset() + c] = (float) dbAcc[c];
+                    DB.set(db.offset() + c, dbAcc[c]);
                 }
             }
         }

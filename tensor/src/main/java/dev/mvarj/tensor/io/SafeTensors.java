@@ -51,7 +51,7 @@ import java.util.concurrent.ThreadLocalRandom;
  * end]}} plus an optional {@code "__metadata__": {string: string}}; then the data section, every tensor row-major and
  * little-endian at {@code [begin, end)} bytes from the start of the data section.
  *
- * <p>Only F32 and I32 tensors are supported, the dtypes the engine computes with. The reader rejects every malformed
+ * <p>F32, F64 and I32 tensors are supported, the dtypes the engine holds. The reader rejects every malformed
  * header with a {@link SafeTensorsException} and never allocates more than the file's size; it tolerates gaps
  * between tensors and trailing bytes after the last one, which the reference reader refuses.
  */
@@ -67,7 +67,7 @@ public final class SafeTensors {
 
     /** Dtypes of the format that the engine does not hold, so that they are reported as unsupported, not unknown. */
     private static final Set<String> UNSUPPORTED_DTYPES = Set.of("BOOL", "U8", "I8", "I16", "U16", "F16", "BF16",
-            "U32", "I64", "U64", "F64", "C64", "F8_E4M3", "F8_E5M2", "F8_E8M0", "F4", "F6_E2M3", "F6_E3M2");
+            "U32", "I64", "U64", "C64", "F8_E4M3", "F8_E5M2", "F8_E8M0", "F4", "F6_E2M3", "F6_E3M2");
 
     private static final Gson GSON = new GsonBuilder().disableHtmlEscaping().create();
 
@@ -120,7 +120,7 @@ public final class SafeTensors {
      * Reads every tensor of a safetensors file into CPU tensors.
      *
      * @throws SafeTensorsException naming the file and the problem when the file is not valid safetensors, or holds a
-     *                              dtype other than F32 and I32
+     *                              dtype other than F32, F64 and I32
      * @throws IOException          when the file cannot be read at all
      */
     public static Contents read(Path path) throws IOException {
@@ -346,20 +346,25 @@ public final class SafeTensors {
         int numel = Shape.numel(e.shape);
         int perChunk = chunk.capacity() / e.dtype.bytes();
         float[] floats = e.dtype == DType.F32 ? new float[numel] : null;
+        double[] doubles = e.dtype == DType.F64 ? new double[numel] : null;
         int[] ints = e.dtype == DType.I32 ? new int[numel] : null;
         for (int done = 0; done < numel; ) {
             int count = Math.min(perChunk, numel - done);
             chunk.clear().limit(count * e.dtype.bytes());
             readFully(path, ch, chunk, position + (long) done * e.dtype.bytes());
             chunk.flip();
-            if (floats != null) {
-                chunk.asFloatBuffer().get(floats, done, count);
-            } else {
-                chunk.asIntBuffer().get(ints, done, count);
+            switch (e.dtype) {
+                case F32 -> chunk.asFloatBuffer().get(floats, done, count);
+                case F64 -> chunk.asDoubleBuffer().get(doubles, done, count);
+                case I32 -> chunk.asIntBuffer().get(ints, done, count);
             }
             done += count;
         }
-        return floats != null ? Tensor.of(floats, e.shape) : Tensor.ofInts(ints, e.shape);
+        return switch (e.dtype) {
+            case F32 -> Tensor.of(floats, e.shape);
+            case F64 -> Tensor.of(doubles, e.shape);
+            case I32 -> Tensor.ofInts(ints, e.shape);
+        };
     }
 
     private static void readFully(Path path, FileChannel ch, ByteBuffer dst, long position) throws IOException {
@@ -471,15 +476,16 @@ public final class SafeTensors {
     /** Writes {@code t}'s elements row-major and little-endian, a chunk at a time. */
     private static void writeTensor(FileChannel ch, ByteBuffer chunk, Tensor t) throws IOException {
         float[] floats = t.dtype() == DType.F32 ? t.toFloatArray() : null;
+        double[] doubles = t.dtype() == DType.F64 ? t.toDoubleArray() : null;
         int[] ints = t.dtype() == DType.I32 ? t.toIntArray() : null;
         int numel = t.numel(), perChunk = chunk.capacity() / t.dtype().bytes();
         for (int done = 0; done < numel; ) {
             int count = Math.min(perChunk, numel - done);
             chunk.clear();
-            if (floats != null) {
-                chunk.asFloatBuffer().put(floats, done, count);
-            } else {
-                chunk.asIntBuffer().put(ints, done, count);
+            switch (t.dtype()) {
+                case F32 -> chunk.asFloatBuffer().put(floats, done, count);
+                case F64 -> chunk.asDoubleBuffer().put(doubles, done, count);
+                case I32 -> chunk.asIntBuffer().put(ints, done, count);
             }
             writeFully(ch, chunk.limit(count * t.dtype().bytes()));
             done += count;

@@ -52,6 +52,20 @@ class SafeTensorsTest {
     }
 
     @Test
+    void f64TensorsRoundTripBitExactly() throws IOException {
+        double[] d = {1.0 / 3, -0.0, Double.NaN, Double.NEGATIVE_INFINITY, Double.MIN_VALUE, 1e300};
+        Path file = dir.resolve("f64.safetensors");
+
+        SafeTensors.write(file, Map.of("d", Tensor.of(d, 3, 2)), Map.of());
+        Tensor back = SafeTensors.read(file).get("d");
+
+        assertThat(back.dtype()).isEqualTo(DType.F64);
+        assertThat(back.shape()).containsExactly(3, 2);
+        assertThat(java.util.Arrays.stream(back.toDoubleArray()).mapToLong(Double::doubleToRawLongBits).toArray())
+                .containsExactly(java.util.Arrays.stream(d).mapToLong(Double::doubleToRawLongBits).toArray());
+    }
+
+    @Test
     void scalarKeepsItsEmptyShape() throws IOException {
         Path file = dir.resolve("scalar.safetensors");
         SafeTensors.write(file, Map.of("loss", Tensor.scalar(2.5f)), Map.of());
@@ -345,13 +359,13 @@ class SafeTensorsTest {
     @Test
     void rejectsAnUnsupportedDtypeNamingIt() throws IOException {
         assertRejected(entry("{\"dtype\": \"F16\", \"shape\": [2], \"data_offsets\": [0, 4]}", 4),
-                "tensor 'w': dtype F16 is not supported (F32, I32)");
+                "tensor 'w': dtype F16 is not supported (F32, F64, I32)");
     }
 
     @Test
     void rejectsAnUnknownDtypeNamingIt() throws IOException {
         assertRejected(entry("{\"dtype\": \"float32\", \"shape\": [1], \"data_offsets\": [0, 4]}", 4),
-                "tensor 'w': unknown dtype \"float32\" (supported: F32, I32)");
+                "tensor 'w': unknown dtype \"float32\" (supported: F32, F64, I32)");
     }
 
     @Test

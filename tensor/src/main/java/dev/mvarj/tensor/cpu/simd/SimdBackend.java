@@ -22,6 +22,8 @@ import static dev.mvarj.tensor.cpu.Host.i;
  * The fast CPU backend: Vector API kernels (the preferred species, 16 floats on AVX-512) run on the
  * {@link WorkerPool}. Every kernel has the same contract as its {@link ReferenceBackend} definition and is tested
  * against it; allocation, uploads and strided copies are inherited from it, since they are memory-bound moves.
+ * F64 tensors can be stored and converted here; the compute kernels are F32 and refuse them (F64 is computed by the
+ * reference backend, for the double-precision gradient checks).
  *
  * <p>All {@code jdk.incubator.vector} imports of the project live in this package.
  */
@@ -63,6 +65,10 @@ public final class SimdBackend extends ReferenceBackend {
 
     @Override
     public void copy(Tensor dst, Tensor src) {
+        if (dst.dtype() == DType.F64 || src.dtype() == DType.F64) {
+            super.copy(dst, src); // F64 is stored here, computed (and converted) by the reference loops
+            return;
+        }
         if (src.isContiguous() && dst.isContiguous()) {
             if (dst.dtype() == DType.F32) {
                 System.arraycopy(f(src), src.offset(), f(dst), dst.offset(), dst.numel());
