@@ -82,11 +82,40 @@ final class SimdAttention {
 
     /**
      * Four queries against the same n keys: s[s_r + t] = Σ_c x[x_r + c] · kt[c · ld + j0 + t] for r < 4, t < n.
-     * Each transposed key vector is loaded once for four FMAs (one query at a time loads it for one).
+     * Keys go two vectors at a time: per c, two key-vector loads and four query broadcasts feed eight FMAs (eight
+     * accumulators), so loads no longer outnumber FMAs; a last single vector and a scalar tail follow.
      */
     private static void scores4(float[] x, int x0, int x1, int x2, int x3, float[] kt, int ld, int j0, int n, int d,
                                 float[] s, int s0, int s1, int s2, int s3) {
         int t = 0;
+        for (int bound = n - 2 * L; t <= bound; t += 2 * L) {
+            FloatVector c0 = FloatVector.zero(S), c1 = FloatVector.zero(S), c2 = FloatVector.zero(S);
+            FloatVector c3 = FloatVector.zero(S), e0 = FloatVector.zero(S), e1 = FloatVector.zero(S);
+            FloatVector e2 = FloatVector.zero(S), e3 = FloatVector.zero(S);
+            for (int c = 0, kc = j0 + t; c < d; c++, kc += ld) {
+                FloatVector ka = FloatVector.fromArray(S, kt, kc), kb = FloatVector.fromArray(S, kt, kc + L);
+                FloatVector w = FloatVector.broadcast(S, x[x0 + c]);
+                c0 = ka.fma(w, c0);
+                e0 = kb.fma(w, e0);
+                w = FloatVector.broadcast(S, x[x1 + c]);
+                c1 = ka.fma(w, c1);
+                e1 = kb.fma(w, e1);
+                w = FloatVector.broadcast(S, x[x2 + c]);
+                c2 = ka.fma(w, c2);
+                e2 = kb.fma(w, e2);
+                w = FloatVector.broadcast(S, x[x3 + c]);
+                c3 = ka.fma(w, c3);
+                e3 = kb.fma(w, e3);
+            }
+            c0.intoArray(s, s0 + t);
+            e0.intoArray(s, s0 + t + L);
+            c1.intoArray(s, s1 + t);
+            e1.intoArray(s, s1 + t + L);
+            c2.intoArray(s, s2 + t);
+            e2.intoArray(s, s2 + t + L);
+            c3.intoArray(s, s3 + t);
+            e3.intoArray(s, s3 + t + L);
+        }
         for (int bound = S.loopBound(n); t < bound; t += L) {
             FloatVector c0 = FloatVector.zero(S), c1 = FloatVector.zero(S), c2 = FloatVector.zero(S);
             FloatVector c3 = FloatVector.zero(S);

@@ -33,6 +33,9 @@ public final class SimdBackend extends ReferenceBackend {
     static final int L = S.length();
     static final FloatVector ZERO = FloatVector.zero(S), ONE = FloatVector.broadcast(S, 1f);
 
+    /** GELU's constants in float: √(2/π) and the cubic coefficient 0.044715. */
+    private static final float GELU_C = (float) UnaryOp.GELU_C, GELU_K = 0.044715f;
+
     /** Elements per chunk of element-wise kernels: large enough to amortise the hand-off, small for balance. */
     private static final int ELEMENT_GRAIN = 1 << 14;
 
@@ -191,10 +194,12 @@ public final class SimdBackend extends ReferenceBackend {
                 }
             }
             case GELU_TANH -> {
+                // 0.5·x·(1 + tanh u) = x · σ(2u) = x / (1 + e^{−2u}): one exp and one division, no cancellation
+                // near u = 0 (the tanh form's 1 − 2/(e^{2|u|} + 1) loses bits there)
                 for (; k < bound; k += L) {
                     FloatVector v = FloatVector.fromArray(S, x, xo + k);
-                    FloatVector u = v.mul(v).mul(v).mul(0.044715f).add(v).mul((float) UnaryOp.GELU_C);
-                    SimdMath.tanh(u).add(1f).mul(v).mul(0.5f).intoArray(out, o + k);
+                    FloatVector minus2u = v.mul(v).mul(-2 * GELU_K * GELU_C).sub(2 * GELU_C).mul(v);
+                    v.div(SimdMath.exp(minus2u).add(1f)).intoArray(out, o + k);
                 }
             }
             case LOG -> {
@@ -263,12 +268,13 @@ public final class SimdBackend extends ReferenceBackend {
                 }
             }
             case GELU_TANH_GRAD -> { // written out in the loop: a helper taking vectors is not always inlined
+                // with s = σ(2u) = 0.5·(1 + tanh u): d/dx = s + 2x·s·(1 − s)·u', u' = C·(1 + 3k·x²)
                 for (; k < bound; k += L) {
                     FloatVector x = FloatVector.fromArray(S, a, ao + k), dy = FloatVector.fromArray(S, b, bo + k);
                     FloatVector x2 = x.mul(x);
-                    FloatVector t = SimdMath.tanh(x2.mul(0.044715f).add(1f).mul(x).mul((float) UnaryOp.GELU_C));
-                    FloatVector du = x2.mul(3 * 0.044715f).add(1f).mul((float) UnaryOp.GELU_C);
-                    t.add(1f).mul(0.5f).add(x.mul(0.5f).mul(t.mul(t).neg().add(1f)).mul(du)).mul(dy).intoArray(out, o + k);
+                    FloatVector sg = ONE.div(SimdMath.exp(x2.mul(-2 * GELU_K * GELU_C).sub(2 * GELU_C).mul(x)).add(1f));
+                    FloatVector du2x = x2.mul(3 * GELU_K).add(1f).mul(x).mul(2 * GELU_C);
+                    sg.add(du2x.mul(sg).mul(sg.neg().add(1f))).mul(dy).intoArray(out, o + k);
                 }
             }
             case SILU_GRAD -> {
