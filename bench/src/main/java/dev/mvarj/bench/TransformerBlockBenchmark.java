@@ -4,6 +4,7 @@ import dev.mvarj.autograd.F;
 import dev.mvarj.autograd.Variable;
 import dev.mvarj.tensor.AttentionMask;
 import dev.mvarj.tensor.Backends;
+import dev.mvarj.tensor.MemoryScope;
 import dev.mvarj.tensor.Tensor;
 import dev.mvarj.tensor.cpu.WorkerPool;
 import dev.mvarj.tensor.cpu.simd.SimdBackend;
@@ -104,16 +105,22 @@ public class TransformerBlockBenchmark {
         return F.add(x1, m);
     }
 
+    /**
+     * One forward+backward in a {@link MemoryScope}, as a training step runs: what it allocated is released when it
+     * returns (the input gradient, a leaf's, is not scoped), and its large arrays are reused by the next iteration.
+     */
     @Benchmark
     public Tensor forwardBackward() {
-        Variable in = Variable.leaf(x);
-        Variable out = block(in);
-        out.backward(gradOut);
-        Tensor g = in.grad();
-        for (Variable p : new Variable[]{ln1w, ln1b, ln2w, ln2b, wqkv, bqkv, wproj, bproj, w1, b1, w2, b2}) {
-            p.zeroGrad();
+        try (MemoryScope ignored = MemoryScope.open()) {
+            Variable in = Variable.leaf(x);
+            Variable out = block(in);
+            out.backward(gradOut);
+            Tensor g = in.grad();
+            for (Variable p : new Variable[]{ln1w, ln1b, ln2w, ln2b, wqkv, bqkv, wproj, bproj, w1, b1, w2, b2}) {
+                p.zeroGrad();
+            }
+            return g;
         }
-        return g;
     }
 
     @Benchmark

@@ -16,9 +16,17 @@ public final class HostStorage extends Storage {
 
     public HostStorage(DType dtype, int length) {
         super(dtype, length, Device.CPU);
-        this.floats = dtype == DType.F32 ? new float[length] : null;
+        this.floats = dtype == DType.F32 ? HostArrayPool.floats(length) : null;
         this.doubles = dtype == DType.F64 ? new double[length] : null;
         this.ints = dtype == DType.I32 ? new int[length] : null;
+    }
+
+    /** A released storage hands its float array to the {@link HostArrayPool}. */
+    @Override
+    protected void free() {
+        if (floats != null) {
+            HostArrayPool.recycle(floats);
+        }
     }
 
     /** The backing array of an F32 storage. */

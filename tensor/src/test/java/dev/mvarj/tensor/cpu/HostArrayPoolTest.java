@@ -1,0 +1,83 @@
+package dev.mvarj.tensor.cpu;
+
+import dev.mvarj.tensor.MemoryScope;
+import dev.mvarj.tensor.Tensor;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class HostArrayPoolTest {
+
+    private static final int N = HostArrayPool.MIN_LENGTH + 3;   // an odd length nothing else in the JVM uses
+    private long previous;
+
+    @BeforeEach
+    void emptyPool() {
+        previous = HostArrayPool.setCapacityBytes(0);               // drops what is held
+        HostArrayPool.setCapacityBytes(64L << 20);
+    }
+
+    @AfterEach
+    void restore() {
+        HostArrayPool.setCapacityBytes(0);
+        HostArrayPool.setCapacityBytes(previous);
+    }
+
+    private static float[] array(Tensor t) {
+        return ((HostStorage) t.storage()).floats();
+    }
+
+    @Test
+    void aReleasedArrayIsReusedZeroFilledForTheSameLength() {
+        float[] first;
+        try (MemoryScope ignored = MemoryScope.open()) {
+            Tensor t = Tensor.full(7f, N);
+            first = array(t);
+        }
+        assertThat(HostArrayPool.heldBytes()).isEqualTo(4L * N);
+        Tensor again = Tensor.zeros(N);
+        assertThat(array(again)).isSameAs(first);
+        assertThat(again.toFloatArray()).containsOnly(0f);          // no value of the old tensor survives
+        assertThat(HostArrayPool.heldBytes()).isZero();
+        assertThat(array(Tensor.zeros(N))).as("nothing left to reuse").isNotSameAs(first);
+    }
+
+    @Test
+    void releasingTwiceRecyclesOnce() {
+        Tensor t = Tensor.zeros(N);
+        t.storage().release();
+        t.storage().release();
+        assertThat(HostArrayPool.heldBytes()).isEqualTo(4L * N);
+        assertThat(array(Tensor.zeros(N))).isNotSameAs(array(Tensor.zeros(N)));
+    }
+
+    @Test
+    void otherLengthsSmallArraysAndAFullPoolAllocateAnew() {
+        Tensor big = Tensor.zeros(N);
+        float[] a = array(big);
+        big.storage().release();
+        assertThat(array(Tensor.zeros(N + 1))).isNotSameAs(a);      // exact length only
+
+        Tensor small = Tensor.zeros(100);
+        small.storage().release();
+        assertThat(HostArrayPool.heldBytes()).as("small arrays are not pooled").isEqualTo(4L * N);
+
+        HostArrayPool.setCapacityBytes(0);                           // off: drops the held array, keeps nothing
+        assertThat(HostArrayPool.heldBytes()).isZero();
+        Tensor t = Tensor.zeros(N);
+        t.storage().release();
+        assertThat(HostArrayPool.heldBytes()).isZero();
+        assertThat(array(Tensor.zeros(N))).isNotSameAs(a);
+    }
+
+    @Test
+    void theBoundIsRespected() {
+        HostArrayPool.setCapacityBytes(4L * N + 4);                  // room for one
+        Tensor a = Tensor.zeros(N), b = Tensor.zeros(N);
+        a.storage().release();
+        b.storage().release();
+        assertThat(HostArrayPool.heldBytes()).isEqualTo(4L * N);
+    }
+}
