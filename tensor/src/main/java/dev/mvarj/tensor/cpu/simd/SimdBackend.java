@@ -86,15 +86,17 @@ public final class SimdBackend extends ReferenceBackend {
             // the offsets of the row starts are those of the view without the last axis
             Tensor srcRows = src.select(-1, 0), dstRows = dst.select(-1, 0);
             int rows = srcRows.numel();
+            boolean floats = dst.dtype() == DType.F32;
+            Object s = floats ? f(src) : i(src), d = floats ? f(dst) : i(dst);
             pool.parallelFor(rows, rowGrain(inner), (r0, r1) -> {
                 int[] offS = new int[r1 - r0], offD = new int[r1 - r0];
                 Host.offsets(srcRows, r0, r1 - r0, offS);
                 Host.offsets(dstRows, r0, r1 - r0, offD);
                 for (int r = 0; r < offS.length; r++) {
-                    if (dst.dtype() == DType.F32) {
-                        System.arraycopy(f(src), offS[r], f(dst), offD[r], inner);
+                    if (floats) {
+                        copyRow((float[]) s, offS[r], (float[]) d, offD[r], inner);
                     } else {
-                        System.arraycopy(i(src), offS[r], i(dst), offD[r], inner);
+                        System.arraycopy(s, offS[r], d, offD[r], inner);
                     }
                 }
             });
@@ -116,6 +118,20 @@ public final class SimdBackend extends ReferenceBackend {
                 }
             }
         });
+    }
+
+    /**
+     * dst[d0, d0+n) = src[s0, s0+n): vector moves, for the short rows of head splits (32 floats) where
+     * {@code System.arraycopy}'s call costs as much as the move (≈ 20 % faster for a (B,L,3,H,32) split).
+     */
+    private static void copyRow(float[] src, int s0, float[] dst, int d0, int n) {
+        int c = 0;
+        for (int bound = S.loopBound(n); c < bound; c += L) {
+            FloatVector.fromArray(S, src, s0 + c).intoArray(dst, d0 + c);
+        }
+        for (; c < n; c++) {
+            dst[d0 + c] = src[s0 + c];
+        }
     }
 
     // ---------------------------------------------------------------------------------------------------- GEMM

@@ -4,6 +4,7 @@ import dev.mvarj.tensor.AllClose;
 import dev.mvarj.tensor.Backend;
 import dev.mvarj.tensor.BinaryOp;
 import dev.mvarj.tensor.DType;
+import dev.mvarj.tensor.Device;
 import dev.mvarj.tensor.ReduceOp;
 import dev.mvarj.tensor.Shape;
 import dev.mvarj.tensor.Tensor;
@@ -140,6 +141,23 @@ class SimdKernelsTest {
             SIMD.logSoftmax(got, x, 7, n);
             REF.logSoftmax(want, x, 7, n);
             assertClose("logSoftmax n=" + n, got, want, 1e-5);
+        }
+    }
+
+    @Test
+    void rowWiseCopyOfAHeadSplitMatchesReference() {
+        for (int d : new int[]{8, 32, 33}) {      // whole vectors, and a tail
+            Tensor qkv = RNG.uniform(-1, 1, 3, 7, 3, 5, d);                    // (B, L, 3, H, d)
+            Tensor k = qkv.permute(2, 0, 3, 1, 4).select(0, 1);               // (B, H, L, d), rows d apart
+            Tensor got = out(k), want = out(k);
+            SIMD.copy(got, k);
+            REF.copy(want, k);
+            assertClose("head split d=" + d, got, want, 0);
+            Tensor ids = Tensor.ofInts(java.util.stream.IntStream.range(0, 3 * 7 * 3 * 5 * d).toArray(), 3, 7, 3, 5, d)
+                    .permute(2, 0, 3, 1, 4).select(0, 2);
+            Tensor gotI = Tensor.zeros(Device.CPU, DType.I32, ids.shape());
+            SIMD.copy(gotI, ids);
+            assertThat(gotI.toIntArray()).containsExactly(ids.toIntArray());
         }
     }
 
