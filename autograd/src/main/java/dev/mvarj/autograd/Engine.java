@@ -29,6 +29,11 @@ final class Engine {
      * input requires a gradient, otherwise a plain constant (and {@code backward} is never called).
      */
     static Variable record(String op, Tensor out, Variable[] inputs, Node.Backward backward) {
+        return record(op, out, inputs, backward, null);
+    }
+
+    /** As {@link #record}, for an op whose output is {@code region} of its single input (see {@link Node.Region}). */
+    static Variable record(String op, Tensor out, Variable[] inputs, Node.Backward backward, Node.Region region) {
         OpProfiler profiler = OpProfiler.active();
         if (profiler != null) {
             profiler.forward(op, out);
@@ -39,7 +44,8 @@ final class Engine {
                 needsGrad |= v != null && v.requiresGrad();
             }
         }
-        return needsGrad ? new Variable(out, true, new Node(op, inputs, backward, out.storage())) : Variable.constant(out);
+        return needsGrad ? new Variable(out, true, new Node(op, inputs, backward, out.storage(), region))
+                : Variable.constant(out);
     }
 
     static void backward(Variable root, Tensor gradOutput) {
@@ -69,6 +75,14 @@ final class Engine {
                     continue;
                 }
                 long start = profiler == null ? 0 : System.nanoTime();
+                if (node.region != null && addIntoRegion(node, g, grads, owned)) {
+                    node.release();
+                    owned.unref(g);
+                    if (profiler != null) {
+                        profiler.backward(node.op, g, start);
+                    }
+                    continue;
+                }
                 Tensor[] gi;
                 // what the backward allocates besides the gradients it returns is released when it returns
                 try (MemoryScope scope = MemoryScope.open()) {
@@ -120,6 +134,39 @@ final class Engine {
                 }
             }
         }
+    }
+
+    /**
+     * The gradient of a slice node added in place into its region of the input's pending gradient, when that gradient
+     * exists and is this backward's own, only, view of its storage (the second and later slices of a split: q, k, v
+     * of one qkv projection). Work and memory are the slice's size; the slice's backward would allocate a zero
+     * tensor of the input's full shape and the engine then add the two full tensors. False when the regular path
+     * must run (no pending gradient yet, a shared one, or a leaf input).
+     */
+    private static boolean addIntoRegion(Node node, Tensor g, MutableLongObjectMap<Tensor> grads,
+                                         OwnedGradients owned) {
+        Variable in = node.inputs[0];
+        if (in == null || !in.requiresGrad() || in.node == null) {
+            return false;
+        }
+        Tensor prev = grads.get(in.node.id);
+        if (prev == null || !owned.onlyView(prev) || !prev.isContiguous() || prev.storage() == g.storage()) {
+            return false;
+        }
+        Node.Region r = node.region;
+        Tensor region = prev.slice(r.axis(), r.start(), r.end());
+        if (!region.sameShape(g)) {
+            throw new IllegalStateException(node.op + " backward: gradient of shape " + Shape.str(g.shape())
+                    + " for a region of shape " + Shape.str(region.shape()));
+        }
+        if (region.isContiguous()) {
+            region.backend().binary(BinaryOp.ADD, region, region, g);
+        } else {
+            try (MemoryScope ignored = MemoryScope.open()) {
+                region.backend().copy(region, region.add(g));
+            }
+        }
+        return true;
     }
 
     /**

@@ -291,11 +291,12 @@ public final class F {
     /** Elements [start, end) along {@code axis}. */
     public static Variable slice(Variable x, int axis, int start, int end) {
         int[] shape = x.shape();
-        return record("slice", x.data().slice(axis, start, end), in(x), g -> {
+        int a = Shape.axis("slice", axis, shape.length, 0);
+        return Engine.record("slice", x.data().slice(axis, start, end), in(x), g -> {
             Tensor dx = zerosOn(g, shape);
             dx.backend().copy(dx.slice(axis, start, end), g);
             return new Tensor[]{dx};
-        });
+        }, new Node.Region(a, start, end));
     }
 
     /** Joins the inputs along an existing axis. */

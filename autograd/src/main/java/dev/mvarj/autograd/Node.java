@@ -23,7 +23,22 @@ public final class Node {
     Backward backward;
     private dev.mvarj.tensor.Storage output;
 
+    /**
+     * Set when the node's output is the elements [start, end) along {@code axis} of its single input (a slice): the
+     * engine may then add the node's gradient straight into that region of the input's pending gradient instead of
+     * calling backward, which builds a zero gradient of the input's full shape around it.
+     */
+    record Region(int axis, int start, int end) {
+    }
+
+    final Region region;
+
     Node(String op, Variable[] inputs, Backward backward, dev.mvarj.tensor.Storage output) {
+        this(op, inputs, backward, output, null);
+    }
+
+    Node(String op, Variable[] inputs, Backward backward, dev.mvarj.tensor.Storage output, Region region) {
+        this.region = region;
         this.op = op;
         this.inputs = inputs;
         this.backward = backward;

@@ -185,6 +185,46 @@ class EngineTest {
     }
 
     @Test
+    void slicesOfOneTensorAddTheirGradientsIntoTheirRegions() {
+        // x (4, 6) -> e = exp(x); y = Σ w1 ⊙ e[0:2] + Σ w2 ⊙ e[1:4] (overlapping rows) + Σ w3 ⊙ e[:, 1:5] (columns:
+        // a non-contiguous region); de = w1 on rows 0-1, + w2 on rows 1-3, + w3 on columns 1-4; dx = de ⊙ e.
+        // The first slice builds e's gradient; the others are added into its regions in place (Node.Region)
+        float[] xv = new float[24], w1 = new float[12], w2 = new float[18], w3 = new float[16];
+        for (int i = 0; i < 24; i++) {
+            xv[i] = (float) Math.sin(i) / 2;
+        }
+        for (int i = 0; i < 18; i++) {
+            w2[i] = 1 + i;
+            if (i < 12) {
+                w1[i] = -0.5f * i;
+            }
+            if (i < 16) {
+                w3[i] = 0.25f * i - 1;
+            }
+        }
+        Variable x = Variable.leaf(Tensor.of(xv, 4, 6));
+        Variable e = F.exp(x);
+        Variable y = F.add(F.add(F.sum(F.mul(F.slice(e, 0, 0, 2), Variable.constant(Tensor.of(w1, 2, 6)))),
+                        F.sum(F.mul(F.slice(e, 0, 1, 4), Variable.constant(Tensor.of(w2, 3, 6))))),
+                F.sum(F.mul(F.slice(e, 1, 1, 5), Variable.constant(Tensor.of(w3, 4, 4)))));
+        y.backward();
+        float[] g = x.grad().toFloatArray();
+        for (int r = 0; r < 4; r++) {
+            for (int c = 0; c < 6; c++) {
+                double de = (r < 2 ? w1[r * 6 + c] : 0) + (r >= 1 ? w2[(r - 1) * 6 + c] : 0)
+                        + (c >= 1 && c < 5 ? w3[r * 4 + c - 1] : 0);
+                assertThat((double) g[r * 6 + c]).as("dx[%d][%d]", r, c)
+                        .isCloseTo(de * Math.exp(xv[r * 6 + c]), org.assertj.core.data.Offset.offset(1e-5));
+            }
+        }
+        // slices of a leaf take the regular path (the leaf accumulates full gradients)
+        Variable leaf = Variable.leaf(Tensor.of(xv, 4, 6));
+        F.add(F.sum(F.slice(leaf, 0, 0, 2)), F.sum(F.slice(leaf, 0, 1, 4))).backward();
+        assertThat(leaf.grad().toFloatArray()).containsExactly(1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 1, 1, 1, 1, 1, 1,
+                1, 1, 1, 1, 1, 1);
+    }
+
+    @Test
     void opProfilerChargesForwardAndBackwardPerOp() {
         Variable x = Variable.leaf(Tensor.full(0.5f, 64, 64));
         try (OpProfiler p = OpProfiler.start()) {
