@@ -195,10 +195,8 @@ public final class F {
         int rows = x2.size(0);
         Tensor out = zerosOn(x.data(), rows, cout);
         Tensor wd = w.data();
-        out.backend().gemm(false, true, 1, rows, cout, cin, 1f, x2, cin, 0, wd.contiguous(), cin, 0, 0f, out, cout, 0);
-        if (b != null) {
-            out.backend().binary(BinaryOp.ADD, out, out, b.data().expand(rows, cout));
-        }
+        out.backend().linear(out, x2.contiguous(), wd.contiguous(), b == null ? null : b.data().contiguous(),
+                rows, cin, cout);
         return record("linear", out.reshape(outShape), b == null ? in(x, w) : in(x, w, b), g -> {
             Tensor g2 = g.reshape(rows, cout);
             Tensor dx = null, dw = null, db = null;

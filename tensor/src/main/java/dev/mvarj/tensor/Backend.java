@@ -67,6 +67,18 @@ public interface Backend {
               Tensor b, int ldb, int strideB,
               float beta, Tensor c, int ldc, int strideC);
 
+    /**
+     * A linear layer's forward: {@code out (rows, cout) = x (rows, cin) · wᵀ + bias}, with x, w (cout, cin) and out
+     * contiguous and bias (cout) contiguous or null. By default a GEMM then a broadcast add; a backend may add the
+     * bias in the pass that writes the product (one read and write of out fewer).
+     */
+    default void linear(Tensor out, Tensor x, Tensor w, Tensor bias, int rows, int cin, int cout) {
+        gemm(false, true, 1, rows, cout, cin, 1f, x, cin, 0, w, cin, 0, 0f, out, cout, 0);
+        if (bias != null) {
+            binary(BinaryOp.ADD, out, out, bias.expand(rows, cout));
+        }
+    }
+
     /** {@code out (shape) = op(x (shape))}; x may be strided, out is contiguous. */
     void unary(UnaryOp op, Tensor out, Tensor x);
 

@@ -71,12 +71,25 @@ final class Sgemm {
                      float[] A, int aOff, int lda, int strideA,
                      float[] B, int bOff, int ldb, int strideB,
                      float beta, float[] C, int cOff, int ldc, int strideC) {
+        gemm(pool, transA, transB, batch, M, N, K, alpha, A, aOff, lda, strideA, B, bOff, ldb, strideB,
+                beta, C, cOff, ldc, strideC, null, 0);
+    }
+
+    /**
+     * As above, plus {@code bias} (N floats from biasOff, or null) added to every row of C in the same pass that
+     * writes the product: {@code C = alpha·op(A)·op(B) + beta·C + 1·biasᵀ} (a linear layer's forward, whose bias
+     * would otherwise cost one more read and write of C).
+     */
+    static void gemm(WorkerPool pool, boolean transA, boolean transB, int batch, int M, int N, int K, float alpha,
+                     float[] A, int aOff, int lda, int strideA,
+                     float[] B, int bOff, int ldb, int strideB,
+                     float beta, float[] C, int cOff, int ldc, int strideC, float[] bias, int biasOff) {
         if (batch <= 0 || M <= 0 || N <= 0) {
             return;
         }
         if (K == 0 || M < MR || (long) M * N * K < SMALL) {
             small(pool, transA, transB, batch, M, N, K, alpha, A, aOff, lda, strideA, B, bOff, ldb, strideB,
-                    beta, C, cOff, ldc, strideC);
+                    beta, C, cOff, ldc, strideC, bias, biasOff);
             return;
         }
         int panels = (N + NR - 1) / NR;
@@ -115,7 +128,7 @@ final class Sgemm {
                     int b = gb + bi;
                     block(transA, K, alpha, A, aOff + b * strideA, lda,
                             bp, strideB == 0 ? 0 : bi * (int) perB, nPad,
-                            beta, C, cOff + b * strideC, ldc, i0, j0, mc, nc, s);
+                            beta, C, cOff + b * strideC, ldc, i0, j0, mc, nc, s, bias, biasOff);
                 }
             });
         }
@@ -209,7 +222,8 @@ final class Sgemm {
      */
     private static void block(boolean transA, int K, float alpha, float[] A, int aOff, int lda,
                               float[] bp, int bpOff, int nPad,
-                              float beta, float[] C, int cOff, int ldc, int i0, int j0, int mc, int nc, Scratch s) {
+                              float beta, float[] C, int cOff, int ldc, int i0, int j0, int mc, int nc, Scratch s,
+                              float[] bias, int biasOff) {
         int fullRows = mc / MR * MR;
         // K longer than one block: the block's rows are kc-long pieces of rows lda apart, which conflict in L1/L2
         // for power-of-two lda; a row copy into a padded buffer is cheap next to its reuse over nc / NR panels
@@ -217,6 +231,7 @@ final class Sgemm {
         for (int p = 0; p < K; p += KC) {
             int kc = Math.min(KC, K - p);
             int mode = p > 0 ? ACCUMULATE : beta == 0f ? OVERWRITE : SCALE;
+            float[] bk = p > 0 ? null : bias;                         // the bias goes in with the first K block
             // the A block as rows of length kc: in place (row stride lda), or packed (row stride kc + A_PAD)
             float[] a;
             int a0, as;
@@ -250,7 +265,8 @@ final class Sgemm {
                     } else {
                         microKernel(kc, s.a, 0, kc, bp, panel, s.tile);
                     }
-                    update(s.tile, C, cOff + (i0 + ir) * ldc + j0 + jr, ldc, mr, nr, alpha, beta, mode);
+                    update(s.tile, C, cOff + (i0 + ir) * ldc + j0 + jr, ldc, mr, nr, alpha, beta, mode,
+                            bk, biasOff + j0 + jr);
                 }
             }
         }
@@ -491,22 +507,24 @@ final class Sgemm {
     private static final int ACCUMULATE = 2;
 
     /**
-     * C (mr, nr) at c0, row stride ldc, updated from tile (MR, NR) by {@code mode}. Full tiles use vectors, edge
-     * tiles the same formulas in scalar form (lanewise fma and Math.fma round identically).
+     * C (mr, nr) at c0, row stride ldc, updated from tile (MR, NR) by {@code mode}, plus bias[b0 + j] on every row
+     * when bias is not null. Full tiles use vectors, edge tiles the same formulas in scalar form (lanewise fma and
+     * Math.fma round identically).
      */
     private static void update(float[] tile, float[] C, int c0, int ldc, int mr, int nr,
-                               float alpha, float beta, int mode) {
+                               float alpha, float beta, int mode, float[] bias, int b0) {
         if (nr == NR) {
             FloatVector va = FloatVector.broadcast(S, alpha), vb = FloatVector.broadcast(S, beta);
-            for (int i = 0; i < mr; i++, c0 += ldc) {
-                for (int v = 0; v < NR; v += L) {
+            for (int v = 0; v < NR; v += L) {
+                FloatVector bv = bias == null ? null : FloatVector.fromArray(S, bias, b0 + v);
+                for (int i = 0, c = c0 + v; i < mr; i++, c += ldc) {
                     FloatVector acc = FloatVector.fromArray(S, tile, i * NR + v);
                     FloatVector r = switch (mode) {
                         case OVERWRITE -> acc.mul(va);
-                        case SCALE -> acc.fma(va, FloatVector.fromArray(S, C, c0 + v).mul(vb));
-                        default -> acc.fma(va, FloatVector.fromArray(S, C, c0 + v));
+                        case SCALE -> acc.fma(va, FloatVector.fromArray(S, C, c).mul(vb));
+                        default -> acc.fma(va, FloatVector.fromArray(S, C, c));
                     };
-                    r.intoArray(C, c0 + v);
+                    (bv == null ? r : r.add(bv)).intoArray(C, c);
                 }
             }
             return;
@@ -514,11 +532,12 @@ final class Sgemm {
         for (int i = 0; i < mr; i++, c0 += ldc) {
             for (int j = 0; j < nr; j++) {
                 float acc = tile[i * NR + j];
-                C[c0 + j] = switch (mode) {
+                float r = switch (mode) {
                     case OVERWRITE -> acc * alpha;
                     case SCALE -> Math.fma(acc, alpha, C[c0 + j] * beta);
                     default -> Math.fma(acc, alpha, C[c0 + j]);
                 };
+                C[c0 + j] = bias == null ? r : r + bias[b0 + j];
             }
         }
     }
@@ -532,7 +551,7 @@ final class Sgemm {
     private static void small(WorkerPool pool, boolean transA, boolean transB, int batch, int M, int N, int K,
                               float alpha, float[] A, int aOff, int lda, int strideA,
                               float[] B, int bOff, int ldb, int strideB,
-                              float beta, float[] C, int cOff, int ldc, int strideC) {
+                              float beta, float[] C, int cOff, int ldc, int strideC, float[] bias, int biasOff) {
         int rowWork = Math.max(1, N * Math.max(1, K));
         int grain = Math.max(1, (1 << 16) / rowWork);
         pool.parallelFor(batch * M, grain, (r0, r1) -> {
@@ -562,7 +581,8 @@ final class Sgemm {
                     }
                 }
                 for (int n = 0; n < N; n++) {
-                    C[c + n] = beta == 0f ? acc[n] * alpha : Math.fma(acc[n], alpha, C[c + n] * beta);
+                    float v = beta == 0f ? acc[n] * alpha : Math.fma(acc[n], alpha, C[c + n] * beta);
+                    C[c + n] = bias == null ? v : v + bias[biasOff + n];
                 }
             }
         });

@@ -145,6 +145,14 @@ public final class SimdBackend extends ReferenceBackend {
                 f(b), b.offset(), ldb, strideB, beta, f(c), c.offset(), ldc, strideC);
     }
 
+    // out (rows, cout) = x (rows, cin) · wᵀ (cin, cout) + bias (cout): the bias goes in with the product's first write
+    @Override
+    public void linear(Tensor out, Tensor x, Tensor w, Tensor bias, int rows, int cin, int cout) {
+        Sgemm.gemm(pool, false, true, 1, rows, cout, cin, 1f, f(x), x.offset(), cin, 0, f(w), w.offset(), cin, 0,
+                0f, f(contiguous("linear", out)), out.offset(), cout, 0,
+                bias == null ? null : f(contiguous("linear", bias)), bias == null ? 0 : bias.offset());
+    }
+
     // ---------------------------------------------------------------------------------------------------- element-wise
 
     /**

@@ -165,6 +165,63 @@ class SgemmTest {
     }
 
     @Test
+    void aBiasIsAddedOnceToEveryRowOnEveryPath() {
+        // small path, one K block, several K blocks (K > KC), edge tiles (N not a multiple of NR), beta 0 and not
+        SplittableRandom rnd = new SplittableRandom(7);
+        for (int[] s : new int[][]{{5, 7, 3}, {33, 257, 17}, {100, 47, Sgemm.KC * 2 + 5}, {61, 70, 300}}) {
+            int M = s[0], N = s[1], K = s[2];
+            for (float beta : new float[]{0f, 0.5f}) {
+                float[] a = new float[M * K], b = new float[N * K], bias = new float[N + 3], c = new float[M * N];
+                for (float[] v : new float[][]{a, b, bias, c}) {
+                    for (int i = 0; i < v.length; i++) {
+                        v[i] = (float) rnd.nextDouble(-1, 1);
+                    }
+                }
+                float[] got = c.clone();
+                Sgemm.gemm(pool, false, true, 1, M, N, K, 1f, a, 0, K, 0, b, 0, K, 0, beta, got, 0, N, 0, bias, 3);
+                double maxErr = 0;
+                for (int m = 0; m < M; m++) {
+                    for (int n = 0; n < N; n++) {
+                        double want = beta * c[m * N + n] + bias[3 + n];
+                        for (int k = 0; k < K; k++) {
+                            want += (double) a[m * K + k] * b[n * K + k];
+                        }
+                        maxErr = Math.max(maxErr, Math.abs(got[m * N + n] - want));
+                    }
+                }
+                assertThat(maxErr).as("M %d N %d K %d beta %s", M, N, K, beta).isLessThan(K * 0x1p-19 + 1e-6);
+            }
+        }
+    }
+
+    @Test
+    void theSimdLinearEqualsTheDefaultGemmPlusBias() {
+        Tensor x = Tensor.of(randomArray(9, 2080 % 301 * 37), 2080 % 301, 37);
+        Tensor w = Tensor.of(randomArray(10, 45 * 37), 45, 37), bias = Tensor.of(randomArray(11, 45), 45);
+        SimdBackend simd = new SimdBackend(pool);
+        ReferenceBackend ref = new ReferenceBackend();
+        for (Tensor bi : new Tensor[]{bias, null}) {
+            Tensor got = Tensor.zeros(x.size(0), 45), want = Tensor.zeros(x.size(0), 45);
+            simd.linear(got, x, w, bi, x.size(0), 37, 45);
+            ref.linear(want, x, w, bi, x.size(0), 37, 45);
+            float[] g = got.toFloatArray(), e = want.toFloatArray();
+            for (int i = 0; i < g.length; i++) {
+                assertThat((double) g[i]).as("element %d, bias %s", i, bi != null).isCloseTo(e[i],
+                        org.assertj.core.data.Offset.offset(1e-5));
+            }
+        }
+    }
+
+    private static float[] randomArray(long seed, int n) {
+        SplittableRandom r = new SplittableRandom(seed);
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) {
+            v[i] = (float) r.nextDouble(-1, 1);
+        }
+        return v;
+    }
+
+    @Test
     void matchesReferenceOnRectangularLargeShapes() {
         long seed = 2000;
         int[][] shapes = {{100, 300, 513}, {513, 100, 300}, {300, 513, 100}, {6, 1000, 64}, {1000, 6, 65}};
