@@ -514,9 +514,11 @@ final class Sgemm {
     private static void update(float[] tile, float[] C, int c0, int ldc, int mr, int nr,
                                float alpha, float beta, int mode, float[] bias, int b0) {
         if (nr == NR) {
+            // no bias: a zero vector is added (exact); never a vector that may be null, which C2 cannot keep in a
+            // register (the loop then runs the Vector API's boxed Java fallback, 2x slower here)
             FloatVector va = FloatVector.broadcast(S, alpha), vb = FloatVector.broadcast(S, beta);
             for (int v = 0; v < NR; v += L) {
-                FloatVector bv = bias == null ? null : FloatVector.fromArray(S, bias, b0 + v);
+                FloatVector bv = bias == null ? FloatVector.zero(S) : FloatVector.fromArray(S, bias, b0 + v);
                 for (int i = 0, c = c0 + v; i < mr; i++, c += ldc) {
                     FloatVector acc = FloatVector.fromArray(S, tile, i * NR + v);
                     FloatVector r = switch (mode) {
@@ -524,7 +526,7 @@ final class Sgemm {
                         case SCALE -> acc.fma(va, FloatVector.fromArray(S, C, c).mul(vb));
                         default -> acc.fma(va, FloatVector.fromArray(S, C, c));
                     };
-                    (bv == null ? r : r.add(bv)).intoArray(C, c);
+                    r.add(bv).intoArray(C, c);
                 }
             }
             return;
