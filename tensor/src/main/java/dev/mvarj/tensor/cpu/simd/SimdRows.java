@@ -124,39 +124,61 @@ final class SimdRows {
         float[][] dbPart = W == null ? null : new float[chunks][C];
         int xo = x.offset(), doo = dout.offset(), dxo = dx.offset(), wo = w == null ? 0 : w.offset();
         pool.parallelFor(rows, grain, (r0, r1) -> {
-            float[] g = new float[C], xh = new float[C];
-            int chunk = r0 / grain;
+            int chunk = r0 / grain, bound = S.loopBound(C);
+            float[] pw = W == null ? null : dwPart[chunk], pb = W == null ? null : dbPart[chunk];
             for (int r = r0; r < r1; r++) {
-                int o = r * C;
+                int xr = xo + r * C, dr = doo + r * C, out = dxo + r * C;
                 float mu = M[mean.offset() + r], rs = R[rstd.offset() + r];
-                SimdBackend.binaryScalarRun(BinaryOp.SUB, X, xo + o, mu, false, xh, 0, C);
-                SimdBackend.binaryScalarRun(BinaryOp.MUL, xh, 0, rs, false, xh, 0, C);
+                // pass 1, with x̂ = (x − mean)·rstd and g = dout ⊙ w: Σ g, Σ g·x̂, and the chunk's dw += dout·x̂, db += dout
+                FloatVector sg = FloatVector.zero(S), sgx = FloatVector.zero(S);
+                int k = 0;
                 if (W != null) {
-                    SimdBackend.binaryRun(BinaryOp.MUL, DO, doo + o, W, wo, g, 0, C);
-                    float[] pw = dwPart[chunk], pb = dbPart[chunk];
-                    int k = 0;
-                    for (int bound = S.loopBound(C); k < bound; k += L) {
-                        FloatVector d = FloatVector.fromArray(S, DO, doo + o + k);
-                        d.fma(FloatVector.fromArray(S, xh, k), FloatVector.fromArray(S, pw, k)).intoArray(pw, k);
+                    for (; k < bound; k += L) {
+                        FloatVector xh = FloatVector.fromArray(S, X, xr + k).sub(mu).mul(rs);
+                        FloatVector d = FloatVector.fromArray(S, DO, dr + k);
+                        FloatVector gv = d.mul(FloatVector.fromArray(S, W, wo + k));
+                        sg = sg.add(gv);
+                        sgx = gv.fma(xh, sgx);
+                        d.fma(xh, FloatVector.fromArray(S, pw, k)).intoArray(pw, k);
                         d.add(FloatVector.fromArray(S, pb, k)).intoArray(pb, k);
                     }
-                    for (; k < C; k++) {
-                        pw[k] += DO[doo + o + k] * xh[k];
-                        pb[k] += DO[doo + o + k];
+                } else {
+                    for (; k < bound; k += L) {
+                        FloatVector xh = FloatVector.fromArray(S, X, xr + k).sub(mu).mul(rs);
+                        FloatVector gv = FloatVector.fromArray(S, DO, dr + k);
+                        sg = sg.add(gv);
+                        sgx = gv.fma(xh, sgx);
+                    }
+                }
+                float gSum = SimdMath.sum(sg), gxSum = SimdMath.sum(sgx);
+                for (int t = k; t < C; t++) {
+                    float xh = (X[xr + t] - mu) * rs, d = DO[dr + t], gv = W == null ? d : d * W[wo + t];
+                    gSum += gv;
+                    gxSum += gv * xh;
+                    if (W != null) {
+                        pw[t] += d * xh;
+                        pb[t] += d;
+                    }
+                }
+                float gMean = gSum / C, gxMean = gxSum / C;
+                // pass 2: dx = rstd · (g − mean(g) − x̂ · mean(g·x̂)), x̂ and g recomputed (cheaper than storing them)
+                k = 0;
+                if (W != null) {
+                    for (; k < bound; k += L) {
+                        FloatVector xh = FloatVector.fromArray(S, X, xr + k).sub(mu).mul(rs);
+                        FloatVector gv = FloatVector.fromArray(S, DO, dr + k).mul(FloatVector.fromArray(S, W, wo + k));
+                        gv.sub(gMean).sub(xh.mul(gxMean)).mul(rs).intoArray(DX, out + k);
                     }
                 } else {
-                    System.arraycopy(DO, doo + o, g, 0, C);
-                }
-                float gMean = SimdBackend.sumRun(g, 0, C) / C;
-                float gxMean = dot(g, 0, xh, 0, C) / C;
-                int k = 0;
-                for (int bound = S.loopBound(C); k < bound; k += L) {
-                    FloatVector v = FloatVector.fromArray(S, g, k).sub(gMean)
-                            .sub(FloatVector.fromArray(S, xh, k).mul(gxMean)).mul(rs);
-                    v.intoArray(DX, dxo + o + k);
+                    for (; k < bound; k += L) {
+                        FloatVector xh = FloatVector.fromArray(S, X, xr + k).sub(mu).mul(rs);
+                        FloatVector gv = FloatVector.fromArray(S, DO, dr + k);
+                        gv.sub(gMean).sub(xh.mul(gxMean)).mul(rs).intoArray(DX, out + k);
+                    }
                 }
                 for (; k < C; k++) {
-                    DX[dxo + o + k] = rs * (g[k] - gMean - xh[k] * gxMean);
+                    float xh = (X[xr + k] - mu) * rs, gv = W == null ? DO[dr + k] : DO[dr + k] * W[wo + k];
+                    DX[out + k] = rs * (gv - gMean - xh * gxMean);
                 }
             }
         });
