@@ -2,6 +2,7 @@ package dev.mvarj.tensor.cpu;
 
 import org.eclipse.collections.impl.map.mutable.primitive.IntObjectHashMap;
 
+import java.lang.ref.SoftReference;
 import java.util.ArrayDeque;
 import java.util.Arrays;
 
@@ -14,7 +15,10 @@ import java.util.Arrays;
  * does not. A reused array is zero-filled, as every allocation is.
  *
  * <p>Bounded: at most {@code mvarj.hostPool.bytes} bytes are held (default a quarter of the maximum heap; 0 turns
- * the pool off); arrays shorter than {@link #MIN_LENGTH} are left to the allocator, which is fast for them.
+ * the pool off); when an array does not fit, the oldest held arrays of other lengths make room (sizes that stop
+ * recurring, say a sampler's changing scales, leave); arrays shorter than {@link #MIN_LENGTH} are left to the
+ * allocator, which is fast for them. Arrays are held through soft references, so the GC empties the pool before
+ * it would throw OutOfMemoryError: a run that fits without the pool fits with it.
  */
 public final class HostArrayPool {
 
@@ -24,7 +28,8 @@ public final class HostArrayPool {
     private static volatile long capacityBytes = Long.getLong("mvarj.hostPool.bytes",
             Runtime.getRuntime().maxMemory() / 4);
 
-    private static final IntObjectHashMap<ArrayDeque<float[]>> FREE = new IntObjectHashMap<>();
+    /** Held arrays by length, oldest first; a reference the GC cleared still counts until it is seen. */
+    private static final IntObjectHashMap<ArrayDeque<SoftReference<float[]>>> FREE = new IntObjectHashMap<>();
     private static long heldBytes;
 
     private HostArrayPool() {
@@ -35,9 +40,9 @@ public final class HostArrayPool {
         if (n >= MIN_LENGTH) {
             float[] a = null;
             synchronized (FREE) {
-                ArrayDeque<float[]> q = FREE.get(n);
-                if (q != null && !q.isEmpty()) {
-                    a = q.pollLast();
+                ArrayDeque<SoftReference<float[]>> q = FREE.get(n);
+                while (a == null && q != null && !q.isEmpty()) {
+                    a = q.pollLast().get();                 // the most recent: likeliest still in cache
                     heldBytes -= 4L * n;
                 }
             }
@@ -51,19 +56,47 @@ public final class HostArrayPool {
 
     /** Takes back the array of a released storage (nothing can reach it through that storage any more). */
     static void recycle(float[] a) {
-        if (a.length < MIN_LENGTH) {
+        long bytes = 4L * a.length;
+        if (a.length < MIN_LENGTH || bytes > capacityBytes) {
             return;
         }
         synchronized (FREE) {
-            if (heldBytes + 4L * a.length > capacityBytes) {
-                return;                                     // full: the GC takes it
+            if (heldBytes + bytes > capacityBytes) {
+                evictOthers(a.length, heldBytes + bytes - capacityBytes);
             }
-            FREE.getIfAbsentPut(a.length, ArrayDeque::new).addLast(a);
-            heldBytes += 4L * a.length;
+            if (heldBytes + bytes > capacityBytes) {
+                return;                                     // full of this length: the GC takes it
+            }
+            FREE.getIfAbsentPut(a.length, ArrayDeque::new).addLast(new SoftReference<>(a));
+            heldBytes += bytes;
         }
     }
 
-    /** Bytes held for reuse now. */
+    /** Drops the oldest held arrays of lengths other than {@code keep} until {@code bytes} are freed (or none is left). */
+    private static void evictOthers(int keep, long bytes) {
+        long freed = 0;
+        for (boolean progress = true; freed < bytes && progress; ) {
+            progress = false;
+            for (int length : FREE.keySet().toArray()) {
+                ArrayDeque<SoftReference<float[]>> q = FREE.get(length);
+                if (length == keep || q.isEmpty()) {
+                    continue;
+                }
+                q.pollFirst();
+                heldBytes -= 4L * length;
+                freed += 4L * length;
+                progress = true;
+                if (q.isEmpty()) {
+                    FREE.remove(length);
+                }
+                if (freed >= bytes) {
+                    break;
+                }
+            }
+        }
+    }
+
+    /** Bytes held for reuse now (arrays the GC has cleared count until the pool next looks at their length). */
     public static long heldBytes() {
         synchronized (FREE) {
             return heldBytes;

@@ -73,6 +73,22 @@ class HostArrayPoolTest {
     }
 
     @Test
+    void aFullPoolMakesRoomByDroppingTheOldestOtherLengths() {
+        HostArrayPool.setCapacityBytes(4L * (3 * N + 6));              // room for the three longest
+        Tensor a = Tensor.zeros(N), b = Tensor.zeros(N + 1), c = Tensor.zeros(N + 2);
+        float[] fa = array(a), fb = array(b), fc = array(c);
+        a.storage().release();
+        b.storage().release();
+        Tensor d = Tensor.zeros(N + 3);
+        c.storage().release();                                         // fits: a, b, c held
+        d.storage().release();                                         // does not: a (the oldest other) goes
+        assertThat(HostArrayPool.heldBytes()).isEqualTo(4L * (3 * N + 6));
+        assertThat(array(Tensor.zeros(N))).as("evicted").isNotSameAs(fa);
+        assertThat(array(Tensor.zeros(N + 1))).isSameAs(fb);
+        assertThat(array(Tensor.zeros(N + 2))).isSameAs(fc);
+    }
+
+    @Test
     void theBoundIsRespected() {
         HostArrayPool.setCapacityBytes(4L * N + 4);                  // room for one
         Tensor a = Tensor.zeros(N), b = Tensor.zeros(N);

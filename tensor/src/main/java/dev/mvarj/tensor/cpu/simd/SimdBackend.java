@@ -298,7 +298,10 @@ public final class SimdBackend extends ReferenceBackend {
                     FloatVector x2 = x.mul(x);
                     FloatVector sg = ONE.div(SimdMath.exp(x2.mul(-2 * GELU_K * GELU_C).sub(2 * GELU_C).mul(x)).add(1f));
                     FloatVector du2x = x2.mul(3 * GELU_K).add(1f).mul(x).mul(2 * GELU_C);
-                    sg.add(du2x.mul(sg).mul(sg.neg().add(1f))).mul(dy).intoArray(out, o + k);
+                    FloatVector ss = sg.mul(sg.neg().add(1f));             // s·(1 − s), exactly 0 for |x| ≳ 10
+                    // there u'·x overflows for |x| ≳ 1.2e13 (inf · 0 would be NaN): the term is 0 wherever s·(1 − s) is
+                    FloatVector term = du2x.mul(ss).blend(0f, ss.compare(VectorOperators.EQ, 0f));
+                    sg.add(term).mul(dy).intoArray(out, o + k);
                 }
             }
             case SILU_GRAD -> {

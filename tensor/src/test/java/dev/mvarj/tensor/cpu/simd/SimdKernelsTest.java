@@ -145,6 +145,27 @@ class SimdKernelsTest {
     }
 
     @Test
+    void geluAndItsGradientKeepTheirLimitsForHugeInputs() {
+        // finite inputs far out: GELU → x or −0, its gradient → dy or 0 (an overflowing u'·x times s·(1 − s) = 0
+        // must not give NaN); 34 elements, so both the vector lanes and the scalar tail see them
+        float[] big = {1e3f, -1e3f, 1e12f, -1e12f, 2e13f, -2e13f, 1e14f, -1e14f, 3e19f, -3e19f, 3e38f, -3e38f,
+                0.5f, -0.5f, 7f, -7f, 1e14f, -1e14f};
+        float[] v = new float[34];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = big[i % big.length];
+        }
+        Tensor x = Tensor.of(v, v.length), dy = Tensor.full(1.5f, v.length);
+        Tensor got = out(x), want = out(x);
+        SIMD.unary(UnaryOp.GELU_TANH, got, x);
+        REF.unary(UnaryOp.GELU_TANH, want, x);
+        assertClose("gelu far out", got, want, 1e-6);
+        SIMD.binary(BinaryOp.GELU_TANH_GRAD, got, x, dy);
+        REF.binary(BinaryOp.GELU_TANH_GRAD, want, x, dy);
+        assertClose("gelu gradient far out", got, want, 1e-6);
+        assertThat(got.toFloatArray()).doesNotContain(Float.NaN);
+    }
+
+    @Test
     void rowWiseCopyOfAHeadSplitMatchesReference() {
         for (int d : new int[]{8, 32, 33}) {      // whole vectors, and a tail
             Tensor qkv = RNG.uniform(-1, 1, 3, 7, 3, 5, d);                    // (B, L, 3, H, d)
