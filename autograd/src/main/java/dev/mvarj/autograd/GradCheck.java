@@ -47,7 +47,7 @@ public final class GradCheck {
                 throw new IllegalStateException(name + ": the function returned " + out.data().dtype()
                         + " for F64 inputs; it must compute in its inputs' dtype to be checked in double");
             }
-            double[] r = toDoubles(new Rng(seed).normalArray(out.data().numel(), 0f, 1f));
+            double[] r = new Rng(seed).normal(0f, 1f, out.shape()).toDoubleArray();
             out.backward(Tensor.of(r, out.shape()));
 
             StringBuilder report = new StringBuilder(name);
@@ -97,13 +97,5 @@ public final class GradCheck {
             l += r[k] * y[k];
         }
         return l;
-    }
-
-    private static double[] toDoubles(float[] v) {
-        double[] d = new double[v.length];
-        for (int i = 0; i < v.length; i++) {
-            d[i] = v[i];
-        }
-        return d;
     }
 }

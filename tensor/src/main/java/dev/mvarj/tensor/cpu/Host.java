@@ -17,6 +17,14 @@ public final class Host {
         return h.floats();
     }
 
+    /** The double array behind an F64 CPU tensor. */
+    public static double[] d(Tensor t) {
+        if (!(t.storage() instanceof HostStorage h)) {
+            throw new IllegalArgumentException("expected a CPU tensor, got one on " + t.device());
+        }
+        return h.doubles();
+    }
+
     /** The int array behind a CPU tensor. */
     public static int[] i(Tensor t) {
         if (!(t.storage() instanceof HostStorage h)) {

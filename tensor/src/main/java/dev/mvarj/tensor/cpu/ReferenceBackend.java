@@ -12,6 +12,7 @@ import dev.mvarj.tensor.UnaryOp;
 
 import static dev.mvarj.tensor.cpu.Host.checkIndex;
 import static dev.mvarj.tensor.cpu.Host.contiguous;
+import static dev.mvarj.tensor.cpu.Host.d;
 import static dev.mvarj.tensor.cpu.Host.f;
 import static dev.mvarj.tensor.cpu.Host.i;
 import static dev.mvarj.tensor.cpu.Reals.of;
@@ -66,7 +67,7 @@ public class ReferenceBackend implements Backend {
     @Override
     public void upload(Tensor dst, double[] host) {
         contiguous("upload", dst);
-        System.arraycopy(host, 0, ((HostStorage) dst.storage()).doubles(), dst.offset(), dst.numel());
+        System.arraycopy(host, 0, d(dst), dst.offset(), dst.numel());
     }
 
     @Override
@@ -74,7 +75,7 @@ public class ReferenceBackend implements Backend {
         int n = src.numel();
         int[] off = new int[n];
         Host.offsets(src, 0, n, off);
-        double[] s = ((HostStorage) src.storage()).doubles(), out = new double[n];
+        double[] s = d(src), out = new double[n];
         for (int k = 0; k < n; k++) {
             out[k] = s[off[k]];
         }
