@@ -1,6 +1,7 @@
 package dev.mvarj.autograd;
 
 import dev.mvarj.tensor.Backend;
+import dev.mvarj.tensor.ConvGeometry;
 import dev.mvarj.tensor.Resampling;
 import dev.mvarj.tensor.Shape;
 import dev.mvarj.tensor.ShapeMismatchException;
@@ -16,144 +17,49 @@ final class Vision {
     private Vision() {
     }
 
-    /**
-     * System property: the most floats an im2col buffer may hold (default 4M = 16 MiB); the batch is processed in
-     * groups of samples that fit, so conv2d's transient memory does not grow with the batch.
-     */
-    static final String COLS_BUDGET_PROPERTY = "mvarj.conv.colsBudget";
-
-    private static int colsBudget() {
-        return Integer.getInteger(COLS_BUDGET_PROPERTY, 1 << 22);
-    }
-
-    /** Floats of cols one forward GEMM streams per output row (64K = 256 KiB, about an L2 cache). */
-    private static final int COLUMN_BLOCK_FLOATS = 1 << 16;
-
     private static Variable[] in(Variable... v) {
         return v;
     }
 
     // ============================================================================================ conv2d
 
-    /** The geometry of one conv2d call. */
-    private record Conv(int B, int Cin, int H, int W, int Cout, int kh, int kw, int stride,
-                        int padTop, int padLeft, int OH, int OW) {
-
-        int K() {
-            return Cin * kh * kw;
-        }
-
-        int P() {
-            return OH * OW;
-        }
-
-        /** A 1×1 conv with stride 1 and no padding: x itself is the cols matrix (Cin, H·W), no im2col. */
-        boolean pointwise() {
-            return kh == 1 && kw == 1 && stride == 1 && OH == H && OW == W && padTop == 0 && padLeft == 0;
-        }
-
-        /** Samples per im2col buffer. */
-        int group() {
-            return pointwise() ? B : Math.max(1, Math.min(B, colsBudget() / Math.max(1, K() * P())));
-        }
-
-        /** Output positions per forward GEMM: a multiple of 16 with K × block ≈ {@link #COLUMN_BLOCK_FLOATS}. */
-        int columnBlock() {
-            return Math.min(P(), Math.max(16, COLUMN_BLOCK_FLOATS / Math.max(1, K()) / 16 * 16));
-        }
-
-        void im2col(Tensor cols, Tensor x, int n) {
-            cols.backend().im2col(cols, x, n, Cin, H, W, kh, kw, stride, padTop, padLeft, OH, OW);
-        }
-    }
-
-    // x (B,Cin,H,W), w (Cout,Cin,kh,kw), b (Cout) -> out (B,Cout,OH,OW); per sample out = w (Cout, K) · cols (K, P) + b
+    // x (B,Cin,H,W), w (Cout,Cin,kh,kw), b (Cout) -> out (B,Cout,OH,OW); the kernels are Backend.conv2d*
     static Variable conv2d(Variable x, Variable w, Variable b, int stride,
                            int padTop, int padBottom, int padLeft, int padRight) {
         int[] xs = x.shape(), ws = w.shape();
         boolean ok = x.rank() == 4 && w.rank() == 4 && xs[1] == ws[1] && stride >= 1
                 && padTop >= 0 && padBottom >= 0 && padLeft >= 0 && padRight >= 0
-                && (b == null || b.rank() == 1 && b.size(0) == ws[0]);
-        int OH = ok ? (xs[2] + padTop + padBottom - ws[2]) / stride + 1 : 0;
-        int OW = ok ? (xs[3] + padLeft + padRight - ws[3]) / stride + 1 : 0;
-        if (!ok || xs[2] + padTop + padBottom < ws[2] || xs[3] + padLeft + padRight < ws[3]) {
+                && (b == null || b.rank() == 1 && b.size(0) == ws[0])
+                && xs[2] + padTop + padBottom >= ws[2] && xs[3] + padLeft + padRight >= ws[3];
+        if (!ok) {
             throw new ShapeMismatchException("conv2d: x " + Shape.str(xs) + ", weight " + Shape.str(ws)
                     + (b == null ? "" : ", bias " + Shape.str(b.shape())) + ", stride " + stride + ", padding [top "
                     + padTop + ", bottom " + padBottom + ", left " + padLeft + ", right " + padRight
                     + "]: expected x (B, Cin, H, W), weight (Cout, Cin, kh, kw), bias (Cout), stride >= 1, padding"
                     + " >= 0 and a kernel no larger than the padded image");
         }
-        Conv cv = new Conv(xs[0], xs[1], xs[2], xs[3], ws[0], ws[2], ws[3], stride, padTop, padLeft, OH, OW);
-        int B = cv.B, Cout = cv.Cout, K = cv.K(), P = cv.P(), group = cv.group();
+        ConvGeometry g = new ConvGeometry(xs[0], xs[1], xs[2], xs[3], ws[0], ws[2], ws[3], stride,
+                padTop, padBottom, padLeft, padRight);
         Tensor xd = x.data().contiguous(), wd = w.data().contiguous(), bd = b == null ? null : b.data().contiguous();
         Backend be = xd.backend();
-        Tensor out = Tensor.zeros(xd.device(), xd.dtype(), B, Cout, OH, OW);
-        if (bd != null) { // out[b] = bias ⊗ 1 (a K = 1 product), then the main product adds onto it
-            Tensor ones = Tensor.zeros(xd.device(), xd.dtype(), P);
-            be.fill(ones, 1f);
-            be.gemm(false, false, B, Cout, P, 1, 1f, bd, 1, 0, ones, P, 0, 0f, out, P, Cout * P);
-        }
-        Tensor cols = cv.pointwise() ? null : Tensor.zeros(xd.device(), xd.dtype(), group, K, P);
-        for (int b0 = 0; b0 < B; b0 += group) {
-            int n = Math.min(group, B - b0);
-            Tensor xb = xd.slice(0, b0, b0 + n), colsB;
-            if (cols != null) {
-                colsB = cols.slice(0, 0, n);
-                cv.im2col(colsB, xb, n);
-            } else {
-                colsB = xb.reshape(n, K, P);
-            }
-            // column blocks of cols (K, pb) small enough to stay in cache while every output channel reads them
-            Tensor outB = out.slice(0, b0, b0 + n).reshape(n, Cout, P);
-            for (int p0 = 0; p0 < P; p0 += cv.columnBlock()) {
-                int pb = Math.min(cv.columnBlock(), P - p0);
-                be.gemm(false, false, n, Cout, pb, K, 1f, wd, K, 0, colsB.slice(2, p0, p0 + pb), P, K * P,
-                        bd == null ? 0f : 1f, outB.slice(2, p0, p0 + pb), P, Cout * P);
-            }
-        }
-        return record("conv2d", out, b == null ? in(x, w) : in(x, w, b),
-                g -> conv2dBackward(cv, g.contiguous(), xd, wd, x.requiresGrad(), w.requiresGrad(),
-                        b != null && b.requiresGrad(), b != null));
-    }
-
-    // dout (B,Cout,OH,OW) -> dx (B,Cin,H,W), dw (Cout,Cin,kh,kw), db (Cout)
-    private static Tensor[] conv2dBackward(Conv cv, Tensor g, Tensor xd, Tensor wd,
-                                           boolean needX, boolean needW, boolean needB, boolean hasBias) {
-        int B = cv.B, Cout = cv.Cout, K = cv.K(), P = cv.P(), group = cv.group();
-        Backend be = g.backend();
-        Tensor dx = needX ? Tensor.zeros(xd.device(), xd.dtype(), xd.shape()) : null;
-        // dwᵀ (K, Cout) = Σ_b cols_b (K, P) · doutᵀ_b (P, Cout), summed over samples in order
-        Tensor dwT = needW ? Tensor.zeros(xd.device(), xd.dtype(), K, Cout) : null;
-        Tensor gT = needW ? g.reshape(B, Cout, P).transpose(1, 2).contiguous() : null;
-        Tensor cols = cv.pointwise() ? null : Tensor.zeros(xd.device(), xd.dtype(), group, K, P);
-        for (int b0 = 0; b0 < B; b0 += group) {
-            int n = Math.min(group, B - b0);
-            Tensor gb = g.slice(0, b0, b0 + n);
-            if (needX) { // dcols (K, P) = wᵀ (K, Cout) · dout (Cout, P); dx = col2im(dcols)
-                Tensor dxb = dx.slice(0, b0, b0 + n);
-                Tensor dcols = cols == null ? dxb : cols.slice(0, 0, n);
-                be.gemm(true, false, n, K, P, Cout, 1f, wd, K, 0, gb, P, Cout * P, 0f, dcols, P, K * P);
-                if (cols != null) {
-                    be.col2im(dxb, dcols, n, cv.Cin, cv.H, cv.W, cv.kh, cv.kw, cv.stride, cv.padTop, cv.padLeft,
-                            cv.OH, cv.OW);
-                }
+        Tensor out = Tensor.zeros(xd.device(), xd.dtype(), g.B(), g.Cout(), g.OH(), g.OW());
+        be.conv2d(out, xd, wd, bd, g);
+        boolean needX = x.requiresGrad(), needW = w.requiresGrad(), needB = b != null && b.requiresGrad();
+        return record("conv2d", out, b == null ? in(x, w) : in(x, w, b), gr -> {
+            // dout (B,Cout,OH,OW) -> dx (B,Cin,H,W), dw (Cout,Cin,kh,kw), db (Cout)
+            Tensor dout = gr.contiguous();
+            Tensor dx = null, dw = null;
+            if (needX) {
+                dx = Tensor.zeros(xd.device(), xd.dtype(), xd.shape());
+                be.conv2dInputGrad(dx, dout, wd, g);
             }
             if (needW) {
-                Tensor xb = xd.slice(0, b0, b0 + n), colsB = xb;
-                if (cols != null) {
-                    colsB = cols.slice(0, 0, n);
-                    cv.im2col(colsB, xb, n);
-                }
-                for (int i = 0; i < n; i++) {
-                    int s = b0 + i;
-                    be.gemm(false, false, 1, K, Cout, P, 1f, colsB.select(0, i), P, 0, gT.select(0, s), Cout, 0,
-                            s == 0 ? 0f : 1f, dwT, Cout, 0);
-                }
+                dw = Tensor.zeros(wd.device(), wd.dtype(), wd.shape());
+                be.conv2dWeightGrad(dw, dout, xd, g);
             }
-        }
-        Tensor dw = needW ? dwT.transpose(0, 1).contiguous().reshape(wd.shape()) : null;
-        Tensor db = needB ? g.reshape(B, Cout, P).sum(2, false).sum(0, false) : null;
-        return hasBias ? new Tensor[]{dx, dw, db} : new Tensor[]{dx, dw};
+            Tensor db = needB ? dout.reshape(g.B(), g.Cout(), g.P()).sum(2, false).sum(0, false) : null;
+            return b == null ? new Tensor[]{dx, dw} : new Tensor[]{dx, dw, db};
+        });
     }
 
     // ============================================================================================ upsampling

@@ -3,6 +3,7 @@ package dev.mvarj.autograd;
 import dev.mvarj.tensor.AllClose;
 import dev.mvarj.tensor.Backend;
 import dev.mvarj.tensor.Backends;
+import dev.mvarj.tensor.Im2colConv;
 import dev.mvarj.tensor.ShapeMismatchException;
 import dev.mvarj.tensor.Tensor;
 import dev.mvarj.tensor.cpu.ReferenceBackend;
@@ -40,6 +41,14 @@ class VisionOpsTest {
             {2, 17, 7, 7, 3, 1, 1, 0, 0, 0, 0},
             {2, 3, 8, 8, 2, 1, 2, 0, 0, 0, 0},
             {1, 1, 1, 1, 1, 3, 1, 1, 1, 1, 1},
+            // the direct stride-1 kernels: channel counts off the 4-channel tile, rows off the vector width,
+            // asymmetric padding, 2×2 and 5×5 filters (two column-tap tiles), a single-column image
+            {2, 5, 9, 13, 7, 3, 1, 1, 1, 1, 1},
+            {3, 1, 11, 19, 2, 3, 1, 0, 1, 0, 1},
+            {2, 4, 6, 20, 5, 5, 1, 2, 2, 2, 2},
+            {2, 3, 7, 9, 6, 2, 1, 0, 1, 1, 0},
+            {2, 2, 5, 1, 3, 3, 1, 1, 1, 1, 1},
+            {1, 6, 4, 4, 9, 3, 1, 0, 0, 0, 0},
     };
 
     private static Tensor[] inputs(Rng rng, int[] c) {
@@ -88,15 +97,15 @@ class VisionOpsTest {
         int[] pad = {c[7], c[8], c[9], c[10]};
         Backend be = new ReferenceBackend();
         float[][] whole = convOn(be, t[0], t[1], t[2], t[3], c[6], pad);
-        String old = System.setProperty(Vision.COLS_BUDGET_PROPERTY, "700"); // groups of 2 samples (27 × 12 = 324 floats each)
+        String old = System.setProperty(Im2colConv.COLS_BUDGET_PROPERTY, "700"); // groups of 2 samples (27 × 12 = 324 floats each)
         try {
             float[][] split = convOn(be, t[0], t[1], t[2], t[3], c[6], pad);
             assertThat(split).isDeepEqualTo(whole);
         } finally {
             if (old == null) {
-                System.clearProperty(Vision.COLS_BUDGET_PROPERTY);
+                System.clearProperty(Im2colConv.COLS_BUDGET_PROPERTY);
             } else {
-                System.setProperty(Vision.COLS_BUDGET_PROPERTY, old);
+                System.setProperty(Im2colConv.COLS_BUDGET_PROPERTY, old);
             }
         }
     }

@@ -241,6 +241,31 @@ public interface Backend {
                 int padTop, int padLeft, int OH, int OW);
 
     /**
+     * 2-D convolution forward: {@code x (B, Cin, H, W), w (Cout, Cin, kh, kw), bias (Cout) or null ->
+     * out (B, Cout, OH, OW)}, written (see {@link ConvGeometry} for the definition). By default im2col, GEMM per
+     * sample; a backend may run a direct kernel instead.
+     */
+    default void conv2d(Tensor out, Tensor x, Tensor w, Tensor bias, ConvGeometry g) {
+        Im2colConv.forward(this, out, x, w, bias, g);
+    }
+
+    /**
+     * conv2d's input gradient: {@code dout (B, Cout, OH, OW), w (Cout, Cin, kh, kw) -> dx (B, Cin, H, W)}, written.
+     * By default a GEMM (wᵀ · dout) per sample group, then col2im.
+     */
+    default void conv2dInputGrad(Tensor dx, Tensor dout, Tensor w, ConvGeometry g) {
+        Im2colConv.inputGrad(this, dx, dout, w, g);
+    }
+
+    /**
+     * conv2d's weight gradient: {@code dout (B, Cout, OH, OW), x (B, Cin, H, W) -> dw (Cout, Cin, kh, kw)},
+     * written; summed over the batch in sample order, so the result does not depend on the thread count.
+     */
+    default void conv2dWeightGrad(Tensor dw, Tensor dout, Tensor x, ConvGeometry g) {
+        Im2colConv.weightGrad(this, dw, dout, x, g);
+    }
+
+    /**
      * Group norm: {@code x (B, C, HW) -> out (B, C, HW), mean (B, G), rstd (B, G)}; each of the G groups of C/G
      * consecutive channels is normalised over its (C/G)·HW elements: out = (x − mean) · rstd · w[c] + b[c],
      * rstd = 1/√(var + eps) with the biased variance. w and b (C) may be null (no affine parameters).

@@ -2,6 +2,7 @@ package dev.mvarj.tensor.cpu.simd;
 
 import dev.mvarj.tensor.AttentionMask;
 import dev.mvarj.tensor.BinaryOp;
+import dev.mvarj.tensor.ConvGeometry;
 import dev.mvarj.tensor.DType;
 import dev.mvarj.tensor.ReduceOp;
 import dev.mvarj.tensor.Tensor;
@@ -809,6 +810,39 @@ public final class SimdBackend extends ReferenceBackend {
                        int padTop, int padLeft, int OH, int OW) {
         SimdVision.col2im(pool, f(contiguous("col2im", dx)), dx.offset(), f(contiguous("col2im", cols)),
                 cols.offset(), B, C, H, W, kh, kw, stride, padTop, padLeft, OH, OW);
+    }
+
+    @Override
+    public void conv2d(Tensor out, Tensor x, Tensor w, Tensor bias, ConvGeometry g) {
+        if (!SimdConv.supports(g)) {
+            super.conv2d(out, x, w, bias, g);
+            return;
+        }
+        SimdConv.forward(pool, f(contiguous("conv2d", out)), out.offset(), f(contiguous("conv2d", x)), x.offset(),
+                f(contiguous("conv2d", w)), w.offset(), bias == null ? null : f(contiguous("conv2d", bias)),
+                bias == null ? 0 : bias.offset(), g);
+    }
+
+    @Override
+    public void conv2dInputGrad(Tensor dx, Tensor dout, Tensor w, ConvGeometry g) {
+        if (!SimdConv.supports(g)) {
+            super.conv2dInputGrad(dx, dout, w, g);
+            return;
+        }
+        SimdConv.inputGrad(pool, f(contiguous("conv2dInputGrad", dx)), dx.offset(),
+                f(contiguous("conv2dInputGrad", dout)), dout.offset(), f(contiguous("conv2dInputGrad", w)),
+                w.offset(), g);
+    }
+
+    @Override
+    public void conv2dWeightGrad(Tensor dw, Tensor dout, Tensor x, ConvGeometry g) {
+        if (!SimdConv.supports(g)) {
+            super.conv2dWeightGrad(dw, dout, x, g);
+            return;
+        }
+        SimdConv.weightGrad(pool, f(contiguous("conv2dWeightGrad", dw)), dw.offset(),
+                f(contiguous("conv2dWeightGrad", dout)), dout.offset(), f(contiguous("conv2dWeightGrad", x)),
+                x.offset(), g);
     }
 
     @Override

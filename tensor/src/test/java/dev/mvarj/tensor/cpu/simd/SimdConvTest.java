@@ -1,0 +1,111 @@
+package dev.mvarj.tensor.cpu.simd;
+
+import dev.mvarj.tensor.AllClose;
+import dev.mvarj.tensor.Backend;
+import dev.mvarj.tensor.ConvGeometry;
+import dev.mvarj.tensor.Tensor;
+import dev.mvarj.tensor.cpu.ReferenceBackend;
+import dev.mvarj.tensor.cpu.WorkerPool;
+import dev.mvarj.tensor.random.Rng;
+import org.junit.jupiter.api.Test;
+
+import java.util.Arrays;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The direct stride-1 convolution kernels ({@link SimdConv}) against the reference backend's im2col + GEMM on odd
+ * sizes: channel counts off the 4-channel register tile, rows off the vector width, asymmetric padding, non-square
+ * filters, filters wider than the 3 column taps of a weight-gradient tile, with and without bias; and bit-identical
+ * results for pools of 1, 2 and 3 threads.
+ */
+class SimdConvTest {
+
+    private static final Backend REF = new ReferenceBackend();
+
+    private static final ConvGeometry[] CASES = { // B, Cin, H, W, Cout, kh, kw, stride, pad top, bottom, left, right
+            new ConvGeometry(3, 5, 9, 13, 7, 3, 3, 1, 1, 1, 1, 1),
+            new ConvGeometry(2, 1, 11, 19, 2, 3, 3, 1, 0, 1, 0, 1),
+            new ConvGeometry(2, 4, 6, 20, 5, 5, 5, 1, 2, 2, 2, 2),
+            new ConvGeometry(2, 3, 7, 9, 6, 2, 2, 1, 0, 1, 1, 0),
+            new ConvGeometry(1, 6, 5, 17, 9, 3, 5, 1, 1, 0, 2, 1),
+            new ConvGeometry(2, 2, 4, 1, 3, 1, 3, 1, 0, 0, 1, 1),
+            new ConvGeometry(1, 3, 8, 8, 4, 3, 3, 1, 0, 0, 0, 0),
+            new ConvGeometry(5, 16, 8, 8, 16, 3, 3, 1, 1, 1, 1, 1),
+    };
+
+    /** out, dx and dw of one geometry on a backend. */
+    private static float[][] run(Backend be, ConvGeometry g, Tensor x, Tensor w, Tensor bias, Tensor dout) {
+        Tensor out = Tensor.zeros(g.B(), g.Cout(), g.OH(), g.OW());
+        Tensor dx = Tensor.zeros(g.B(), g.Cin(), g.H(), g.W()), dw = Tensor.zeros(g.Cout(), g.Cin(), g.kh(), g.kw());
+        be.conv2d(out, x, w, bias, g);
+        be.conv2dInputGrad(dx, dout, w, g);
+        be.conv2dWeightGrad(dw, dout, x, g);
+        return new float[][]{out.toFloatArray(), dx.toFloatArray(), dw.toFloatArray()};
+    }
+
+    @Test
+    void directKernelsMatchTheReferenceAndAreBitIdenticalForPoolSizesOneTwoThree() {
+        Rng rng = new Rng(21);
+        String[] names = {"out", "dx", "dw"};
+        for (ConvGeometry g : CASES) {
+            assertThat(SimdConv.supports(g)).as("%s takes the direct kernels", g).isTrue();
+            for (boolean withBias : new boolean[]{true, false}) {
+                Tensor x = rng.normal(0f, 1f, g.B(), g.Cin(), g.H(), g.W());
+                Tensor w = rng.normal(0f, 0.3f, g.Cout(), g.Cin(), g.kh(), g.kw());
+                Tensor bias = withBias ? rng.normal(0f, 0.3f, g.Cout()) : null;
+                Tensor dout = rng.normal(0f, 1f, g.B(), g.Cout(), g.OH(), g.OW());
+                float[][] ref = run(REF, g, x, w, bias, dout), first = null;
+                for (int threads = 1; threads <= 3; threads++) {
+                    WorkerPool pool = new WorkerPool(threads);
+                    try {
+                        float[][] got = run(new SimdBackend(pool), g, x, w, bias, dout);
+                        for (int i = 0; i < got.length; i++) {
+                            AllClose r = AllClose.check(g + " bias " + withBias + " " + names[i], got[i], ref[i],
+                                    2e-5, 2e-5);
+                            assertThat(r.ok()).as(r.message()).isTrue();
+                        }
+                        if (first == null) {
+                            first = got;
+                        } else {
+                            assertThat(got).as("%s with %d threads", g, threads).isDeepEqualTo(first);
+                        }
+                    } finally {
+                        pool.shutdown();
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void theDirectKernelsTakeStrideOneFiltersLargerThanOneByOneOnly() {
+        assertThat(SimdConv.supports(new ConvGeometry(1, 2, 8, 8, 2, 3, 3, 2, 0, 1, 0, 1))).as("stride 2").isFalse();
+        assertThat(SimdConv.supports(new ConvGeometry(1, 2, 8, 8, 2, 1, 1, 1, 0, 0, 0, 0))).as("1x1").isFalse();
+        assertThat(SimdConv.supports(new ConvGeometry(1, 2, 8, 8, 2, 3, 3, 1, 3, 0, 0, 0)))
+                .as("padding past the filter").isFalse();
+        assertThat(SimdConv.supports(new ConvGeometry(1, 2, 8, 8, 2, 3, 3, 1, 2, 2, 2, 2))).as("3x3 pad 2").isTrue();
+    }
+
+    @Test
+    void theDirectKernelsReuseTheirScratchAcrossGeometriesWithoutStaleValues() {
+        // a large call, then a small one on the same thread: the padded buffers must be rewritten, not trusted
+        WorkerPool pool = new WorkerPool(2);
+        try {
+            Backend simd = new SimdBackend(pool);
+            Rng rng = new Rng(5);
+            for (ConvGeometry g : new ConvGeometry[]{CASES[7], CASES[0], CASES[7], CASES[3]}) {
+                Tensor x = rng.normal(0f, 1f, g.B(), g.Cin(), g.H(), g.W());
+                Tensor w = rng.normal(0f, 0.3f, g.Cout(), g.Cin(), g.kh(), g.kw());
+                Tensor dout = rng.normal(0f, 1f, g.B(), g.Cout(), g.OH(), g.OW());
+                float[][] ref = run(REF, g, x, w, null, dout), got = run(simd, g, x, w, null, dout);
+                for (int i = 0; i < 3; i++) {
+                    AllClose r = AllClose.check(g + " " + Arrays.toString(new int[]{i}), got[i], ref[i], 2e-5, 2e-5);
+                    assertThat(r.ok()).as(r.message()).isTrue();
+                }
+            }
+        } finally {
+            pool.shutdown();
+        }
+    }
+}
