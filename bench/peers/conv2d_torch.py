@@ -9,11 +9,14 @@ import time
 import torch
 import torch.nn.functional as F
 
-SHAPES = {  # name: (B, C, H, k, stride, padding [top, bottom, left, right])
-    "b32_c64_32x32_k3": (32, 64, 32, 3, 1, (1, 1, 1, 1)),
-    "b32_c128_16x16_k3": (32, 128, 16, 3, 1, (1, 1, 1, 1)),
-    "b32_c64_32x32_down": (32, 64, 32, 3, 2, (0, 1, 0, 1)),
-    "b32_c128_16x16_pw": (32, 128, 16, 1, 1, (0, 0, 0, 0)),
+SHAPES = {  # name: (Cin, Cout, side, k, stride, padding [top, bottom, left, right]), batch 32
+    "1to16_32_k3": (1, 16, 32, 3, 1, (1, 1, 1, 1)),
+    "16to16_32_k3": (16, 16, 32, 3, 1, (1, 1, 1, 1)),
+    "32to32_32_k3": (32, 32, 32, 3, 1, (1, 1, 1, 1)),
+    "32to32_16_k3": (32, 32, 16, 3, 1, (1, 1, 1, 1)),
+    "32to32_8_k3": (32, 32, 8, 3, 1, (1, 1, 1, 1)),
+    "16to16_32_down": (16, 16, 32, 3, 2, (0, 1, 0, 1)),
+    "16to32_16_pw": (16, 32, 16, 1, 1, (0, 0, 0, 0)),
 }
 
 
@@ -39,9 +42,10 @@ def main():
     threads = int(sys.argv[1])
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    for name, (B, C, H, k, s, pad) in SHAPES.items():
-        x = torch.randn(B, C, H, H, requires_grad=True)
-        w = (torch.randn(C, C, k, k) / (C * k * k) ** 0.5).requires_grad_()
+    B = 32
+    for name, (Cin, C, H, k, s, pad) in SHAPES.items():
+        x = torch.randn(B, Cin, H, H, requires_grad=True)
+        w = (torch.randn(C, Cin, k, k) / (Cin * k * k) ** 0.5).requires_grad_()
         b = (0.1 * torch.randn(C)).requires_grad_()
         with torch.no_grad():
             y = conv(x, w, b, s, pad)

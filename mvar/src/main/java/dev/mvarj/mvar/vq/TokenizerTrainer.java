@@ -162,18 +162,9 @@ public final class TokenizerTrainer {
             Progress progress = new Progress("tokenizer", st.steps(), st.logEvery(), log, step);
             model.train();
             while (step < Math.min(stopAt, st.steps())) {
-                DataLoader.Batch batch = loader.next();
-                float lr = (float) schedule.lr(step);
-                store.zeroGrad();
-                VqVae.Output o = model.forward(Variable.constant(batch.images()));
-                Variable target = Variable.constant(batch.images());
-                Variable rec = st.l1() ? l1(o.reconstruction(), target) : F.mse(o.reconstruction(), target);
-                Variable loss = F.add(rec, o.vqLoss());
-                loss.backward();
-                double gradNorm = optimizer.step(lr, 0f, st.clip());
-                window.add(o.quantized().indices());
-                step++;
-                float recLoss = rec.data().item(), vqLoss = o.vqLoss().data().item();
+                StepResult r = step();
+                float recLoss = r.recLoss(), vqLoss = r.vqLoss(), lr = r.lr();
+                double gradNorm = r.gradNorm();
                 progress.update(step, st.batch(), "rec", (double) recLoss, "vq", (double) vqLoss,
                         "usage@last", window.usage(config.schedule().count() - 1));
                 boolean logNow = step % st.logEvery() == 0 || step == st.steps();
@@ -181,9 +172,9 @@ public final class TokenizerTrainer {
                 for (int s = 0; logNow && s < config.schedule().count(); s++) {
                     kv.addAll(List.of("usage_s" + s, window.usage(s), "perplexity_s" + s, window.perplexity(s)));
                 }
-                int reseeded = maybeReseed(o.quantized());
+                int reseeded = maybeReseed(r.quantized());
                 if (logNow) {
-                    kv.addAll(0, List.of("step", step, "loss", loss.data().item(), "rec_loss", recLoss, "vq_loss",
+                    kv.addAll(0, List.of("step", step, "loss", r.loss(), "rec_loss", recLoss, "vq_loss",
                             vqLoss, "lr", lr, "grad_norm", gradNorm, "reseeded", reseeded));
                     metrics.log(kv.toArray());
                 }
@@ -212,6 +203,31 @@ public final class TokenizerTrainer {
             writeGrid(out.resolve("reconstructions.png"), model, test, 8);
             return new Result(e, seconds, step);
         }
+    }
+
+    /** What one optimiser step returns: its losses, the gradient norm before clipping, the learning rate used. */
+    public record StepResult(float loss, float recLoss, float vqLoss, double gradNorm, float lr,
+                             ResidualQuantizer.Quantized quantized) {
+    }
+
+    /**
+     * One optimiser step on the next batch: forward, pixel + VQ loss, backward, gradient clipping, AdamW; the codes
+     * hit are counted for the dead-code guard and the losses read back (so the step has finished).
+     */
+    public StepResult step() {
+        DataLoader.Batch batch = loader.next();
+        float lr = (float) schedule.lr(step);
+        store.zeroGrad();
+        VqVae.Output o = model.forward(Variable.constant(batch.images()));
+        Variable target = Variable.constant(batch.images());
+        Variable rec = st.l1() ? l1(o.reconstruction(), target) : F.mse(o.reconstruction(), target);
+        Variable loss = F.add(rec, o.vqLoss());
+        loss.backward();
+        double gradNorm = optimizer.step(lr, 0f, st.clip());
+        window.add(o.quantized().indices());
+        step++;
+        return new StepResult(loss.data().item(), rec.data().item(), o.vqLoss().data().item(), gradNorm, lr,
+                o.quantized());
     }
 
     /** mean |a − b|. */
