@@ -13,6 +13,7 @@ import dev.mvarj.nn.Checkpoint;
 import dev.mvarj.nn.ParameterStore;
 import dev.mvarj.nn.Schedule;
 import dev.mvarj.tensor.Device;
+import dev.mvarj.tensor.MemoryScope;
 import dev.mvarj.tensor.Tensor;
 import dev.mvarj.tensor.random.Rng;
 
@@ -127,7 +128,7 @@ public final class TokenizerTrainer {
     }
 
     /** The steps taken. */
-    public int step() {
+    public int stepsTaken() {
         return step;
     }
 
@@ -215,19 +216,28 @@ public final class TokenizerTrainer {
      * hit are counted for the dead-code guard and the losses read back (so the step has finished).
      */
     public StepResult step() {
-        DataLoader.Batch batch = loader.next();
-        float lr = (float) schedule.lr(step);
-        store.zeroGrad();
-        VqVae.Output o = model.forward(Variable.constant(batch.images()));
-        Variable target = Variable.constant(batch.images());
-        Variable rec = st.l1() ? l1(o.reconstruction(), target) : F.mse(o.reconstruction(), target);
-        Variable loss = F.add(rec, o.vqLoss());
-        loss.backward();
-        double gradNorm = optimizer.step(lr, 0f, st.clip());
-        window.add(o.quantized().indices());
-        step++;
-        return new StepResult(loss.data().item(), rec.data().item(), o.vqLoss().data().item(), gradNorm, lr,
-                o.quantized());
+        try (MemoryScope scope = MemoryScope.openWeak()) {
+            DataLoader.Batch batch = loader.next();
+            float lr = (float) schedule.lr(step);
+            store.zeroGrad();
+            VqVae.Output o = model.forward(Variable.constant(batch.images()));
+            Variable target = Variable.constant(batch.images());
+            Variable rec = st.l1() ? l1(o.reconstruction(), target) : F.mse(o.reconstruction(), target);
+            Variable loss = F.add(rec, o.vqLoss());
+            loss.backward();
+            double gradNorm = optimizer.step(lr, 0f, st.clip());
+            ResidualQuantizer.Quantized q = o.quantized();
+            window.add(q.indices());
+            step++;
+            // the quantisation outlives the step (the dead-code guard reads it); the rest of the step's storage is
+            // released when the scope closes, so its large arrays go back to the host pool
+            for (Tensor[] ts : new Tensor[][]{q.indices(), q.fhats(), q.inputs()}) {
+                for (Tensor t : ts) {
+                    scope.keep(t);
+                }
+            }
+            return new StepResult(loss.data().item(), rec.data().item(), o.vqLoss().data().item(), gradNorm, lr, q);
+        }
     }
 
     /** mean |a − b|. */

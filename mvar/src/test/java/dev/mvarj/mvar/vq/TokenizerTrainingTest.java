@@ -55,7 +55,7 @@ class TokenizerTrainingTest {
         assertThat(first.train(false, 7)).isNull();
         TokenizerTrainer second = new TokenizerTrainer(VqVaeTest.tiny(), train, test, st, dir.resolve("b"), QUIET);
         second.train(true);
-        assertThat(second.step()).isEqualTo(12);
+        assertThat(second.stepsTaken()).isEqualTo(12);
         straight.model.namedParameters().forEach((name, v) -> assertThat(
                 second.model.namedParameters().get(name).data().toFloatArray()).as(name)
                 .containsExactly(v.data().toFloatArray()));
