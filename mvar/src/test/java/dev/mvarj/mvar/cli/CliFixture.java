@@ -83,14 +83,29 @@ final class CliFixture {
         String[] base = {"tokenizer", "train", "--dataset", "shapes", "--shapes-train", "40", "--shapes-test", "8",
                 "--out", out.toString(), "--batch", "4", "--ch", "8", "--code-dim", "4",
                 "--eval-every", "0", "--eval-images", "8", "--checkpoint-every", "1", "--no-mid-attn"};
-        return mvarj(concat(base, more));
+        return mvarj(override(base, more));
     }
 
     /** {@code train} of a tiny transformer on the shared token cache into {@code out}, plus {@code more}. */
     static Run train(Path out, String... more) {
         String[] base = {"train", "--tokens", files().tokens.toString(), "--out", out.toString(), "--batch", "8",
                 "--depth", "1", "--width", "16", "--heads", "2", "--checkpoint-every", "2"};
-        return mvarj(concat(base, more));
+        return mvarj(override(base, more));
+    }
+
+    /** {@code base} (options with values) with the options {@code more} gives again replaced by {@code more}'s. */
+    static String[] override(String[] base, String... more) {
+        java.util.List<String> given = java.util.Arrays.asList(more), all = new java.util.ArrayList<>();
+        for (int i = 0; i < base.length; i++) {
+            if (base[i].startsWith("--") && given.contains(base[i]) && i + 1 < base.length
+                    && !base[i + 1].startsWith("--")) {
+                i++;
+            } else {
+                all.add(base[i]);
+            }
+        }
+        all.addAll(given);
+        return all.toArray(String[]::new);
     }
 
     static String[] concat(String[] a, String... b) {
