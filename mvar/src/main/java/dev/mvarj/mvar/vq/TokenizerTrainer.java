@@ -351,6 +351,7 @@ public final class TokenizerTrainer {
         state.put("trainer.guard_rng", Long.toString(guardRng.offset()));
         state.put("trainer.hit_window", window.encode());
         state.put("trainer.dataset", train.name());
+        state.put("trainer.dataset.size", Integer.toString(train.size()));
         state.put("trainer.settings", GSON.toJson(st));
         model.save(file, optimizer, state);
     }
@@ -372,6 +373,10 @@ public final class TokenizerTrainer {
         ResumeCheck check = new ResumeCheck().compare(stored, config, CONFIG_NAMES, Set.of());
         if (meta.containsKey("trainer.dataset") && !meta.get("trainer.dataset").equals(train.name())) {
             check.add("data set " + train.name() + " (the run's is " + meta.get("trainer.dataset") + ")");
+        }
+        String size = meta.get("trainer.dataset.size");
+        if (size != null && Integer.parseInt(size) != train.size()) {
+            check.add("a training set of " + train.size() + " images (the run's has " + size + ")");
         }
         Settings was;
         try {

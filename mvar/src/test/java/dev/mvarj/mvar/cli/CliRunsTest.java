@@ -67,6 +67,26 @@ class CliRunsTest {
     }
 
     @Test
+    void theTokenizerRunIsProtectedTheSameWay(@TempDir Path dir) throws Exception {
+        Path run = dir.resolve("tok");
+        CliFixture.tokenizerTrain(run, "--steps", "2", "--vocab", "32").ok();
+        byte[] ckpt = Files.readAllBytes(run.resolve("tokenizer.safetensors"));
+        CliFixture.tokenizerTrain(run, "--steps", "2", "--vocab", "32")
+                .refused(2, "already holds a run (tokenizer.safetensors); add --resume");
+        CliFixture.tokenizerTrain(run, "--steps", "3", "--vocab", "32", "--resume", "--lr", "1e-3")
+                .refused(2, "--resume: --lr 0.001 (the run has 0.002)");
+        CliFixture.tokenizerTrain(run, "--steps", "3", "--vocab", "16", "--resume")
+                .refused(2, "--resume: --vocab 16 (the run has 32)");
+        CliFixture.tokenizerTrain(run, "--steps", "3", "--vocab", "32", "--resume", "--shapes-train", "48")
+                .refused(2, "a training set of 48 images (the run's has 40)");
+        assertThat(Files.readAllBytes(run.resolve("tokenizer.safetensors"))).as("checkpoint kept").isEqualTo(ckpt);
+        String out = CliFixture.tokenizerTrain(run, "--steps", "3", "--vocab", "32", "--resume").ok().out();
+        assertThat(out).contains("--steps 3: the run of 2 steps continues to step 3");
+        assertThat(steps(run)).as("the records of step 2 (train, final eval) once, then step 3's")
+                .containsExactly(2, 2, 3, 3);
+    }
+
+    @Test
     void aLockedRunDirectoryIsRefusedNamingTheRunThatHoldsIt(@TempDir Path dir) throws Exception {
         Path run = dir.resolve("run");
         try (RunDirectory held = RunDirectory.open(run, "checkpoint.safetensors", RunDirectory.Start.FRESH,
