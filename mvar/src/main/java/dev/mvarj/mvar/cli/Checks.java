@@ -94,7 +94,8 @@ final class Checks {
     /** An existing, readable directory. */
     Checks inputDir(String option, Path dir) {
         if (!Files.isDirectory(dir)) {
-            throw error(option + " " + dir + (Files.exists(dir) ? " is a file, not a directory" : ": no such directory"));
+            throw error(option + " " + dir + (Files.exists(dir) ? " is a file, not a directory"
+                    : ": no such directory"));
         }
         if (!Files.isReadable(dir)) {
             throw error(option + " " + dir + ": not readable");
@@ -102,7 +103,10 @@ final class Checks {
         return this;
     }
 
-    /** A directory that exists and is writable, or can be created (its nearest existing ancestor is a writable directory). */
+    /**
+     * A directory that exists and is writable, or can be created (its nearest existing ancestor is a writable
+     * directory).
+     */
     Checks outputDir(String option, Path dir) {
         if (Files.exists(dir) && !Files.isDirectory(dir)) {
             throw error(option + " " + dir + " is a file, not a directory");
@@ -136,7 +140,8 @@ final class Checks {
             throw error(option + " " + dir + ": cannot be created (" + p + " is not a directory)");
         }
         if (!Files.isWritable(p)) {
-            throw error(option + " " + dir + ": " + (p.equals(dir.toAbsolutePath()) ? "" : p + " is ") + "not writable");
+            throw error(option + " " + dir + ": " + (p.equals(dir.toAbsolutePath()) ? "" : p + " is ")
+                    + "not writable");
         }
     }
 

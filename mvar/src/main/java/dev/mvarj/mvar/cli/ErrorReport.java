@@ -79,8 +79,9 @@ final class ErrorReport {
         if (msg == null || msg.isBlank()) {
             return e.getClass().getSimpleName() + " (run with --verbose for the stack trace)";
         }
-        return e instanceof java.io.IOException || e instanceof IllegalArgumentException
-                || e instanceof IllegalStateException ? oneLine(msg) : e.getClass().getSimpleName() + ": " + oneLine(msg);
+        boolean plain = e instanceof java.io.IOException || e instanceof IllegalArgumentException
+                || e instanceof IllegalStateException;
+        return plain ? oneLine(msg) : e.getClass().getSimpleName() + ": " + oneLine(msg);
     }
 
     private static String oneLine(String s) {
