@@ -83,10 +83,7 @@ public final class Sampler {
                     kvBytes += caches[i].bytes();
                 }
             }
-            Rng[] rng = new Rng[B];
-            for (int b = 0; b < B; b++) {
-                rng[b] = new Rng(st.seed(), (first + b) << STREAM_BITS);
-            }
+            Rng[] rng = streams(st.seed(), first, B);
             Variable tokens = model.embed(cond, null, 0, 1, true);
             for (int s = 0; s < S; s++) {
                 Variable next = null;
@@ -122,6 +119,15 @@ public final class Sampler {
     /** Sample i's stream starts at Philox block i·2^STREAM_BITS: room for 2^34 tokens per sample. */
     private static final int STREAM_BITS = 32;
 
+    /** The random streams of samples first .. first + count − 1 of a seed. */
+    static Rng[] streams(long seed, long first, int count) {
+        Rng[] rows = new Rng[count];
+        for (int b = 0; b < count; b++) {
+            rows[b] = new Rng(seed, (first + b) << STREAM_BITS);
+        }
+        return rows;
+    }
+
     /** As {@link #sampleTokens(Tensor, int, float, float[])}, row b drawing its n uniforms from {@code rows[b]}. */
     static Tensor sampleTokens(Tensor logits, int topK, float topP, Rng[] rows) {
         int n = logits.size(1);
@@ -132,18 +138,13 @@ public final class Sampler {
         return sampleTokens(logits, topK, topP, u);
     }
 
-    /** As {@link #sampleTokens(Tensor, int, float, float[])}, the uniforms drawn from one stream. */
-    static Tensor sampleTokens(Tensor logits, int topK, float topP, Rng rng) {
-        return sampleTokens(logits, topK, topP, rng.uniformArray(logits.size(0) * logits.size(1), 0f, 1f));
-    }
-
     /**
      * Draws one token per position from logits (B, n, V): top-k (every logit below the k-th largest dropped), then
      * top-p (sorted ascending, tokens whose cumulative probability is ≤ 1 − p dropped, the most probable always
      * kept), then a multinomial draw from the softmax with the uniforms {@code u} (B·n, one per position).
      * Returns (B, n) I32.
      */
-    static Tensor sampleTokens(Tensor logits, int topK, float topP, float[] u) {
+    private static Tensor sampleTokens(Tensor logits, int topK, float topP, float[] u) {
         int B = logits.size(0), n = logits.size(1), V = logits.size(2);
         float[] lg = logits.contiguous().toFloatArray();
         int[] out = new int[B * n];

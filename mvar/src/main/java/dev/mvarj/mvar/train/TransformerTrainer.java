@@ -22,7 +22,6 @@ import dev.mvarj.tensor.random.Rng;
 
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
