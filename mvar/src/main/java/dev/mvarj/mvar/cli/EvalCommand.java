@@ -43,9 +43,10 @@ public final class EvalCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Checks check = new Checks(spec);
+        check.atLeast("--per-class", perClass, 1);
         sampling.check(check);
         Path features = classifier != null ? classifier : FeatureNet.DEFAULT_CHECKPOINT;
-        check.atLeast("--per-class", perClass, 1).inputDir("--data", data);
+        check.inputDir("--data", data);
         if (!FashionMnist.available(data)) {
             throw check.error("--data " + data + " does not hold the Fashion-MNIST files (*-images-idx3-ubyte.gz,"
                     + " *-labels-idx1-ubyte.gz)");

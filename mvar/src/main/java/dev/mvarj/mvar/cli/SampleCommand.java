@@ -34,8 +34,9 @@ public final class SampleCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Checks check = new Checks(spec);
+        check.atLeast("--per-class", perClass, 1);
         sampling.check(check);
-        check.atLeast("--per-class", perClass, 1).outputFile("--grid", grid);
+        check.outputFile("--grid", grid);
         if (out != null) {
             check.outputDir("--out", out);
         }

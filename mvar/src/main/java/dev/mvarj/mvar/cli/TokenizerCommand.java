@@ -201,7 +201,6 @@ public final class TokenizerCommand implements Runnable {
         @Override
         public Integer call() throws IOException {
             Checks check = new Checks(spec);
-            common.check(check);
             check.atLeast("--steps", steps, 1).atLeast("--batch", batch, 1).positive("--lr", lr).atLeast("--ch", ch, 1)
                     .atLeast("--vocab", vocab, 0).atLeast("--code-dim", codeDim, 1)
                     .atLeast("--train-images", trainImages, 0).atLeast("--eval-every", evalEvery, 0)
@@ -210,6 +209,7 @@ public final class TokenizerCommand implements Runnable {
             if (vocab == 1) {
                 throw check.error("--vocab must be 0 (the data set's default) or at least 2, got 1");
             }
+            common.check(check);
             if (resume && overwrite) {
                 throw check.error("--resume and --overwrite exclude each other: continue the run, or replace it");
             }

@@ -39,7 +39,7 @@ class CliBadInputTest {
 
     /** status | a fragment of the one error line | the command line ({file}, {dir}, ... stand for fixture paths). */
     private static final String CASES = """
-            2 | --per-class must be at least 1, got 0 | sample --checkpoint {ckpt} --per-class 0
+            2 | --per-class must be at least 1, got 0 | sample --checkpoint {work}/none --per-class 0
             2 | --per-class must be at least 1, got -2 | sample --checkpoint {ckpt} --per-class -2
             2 | --batch must be at least 1, got 0 | sample --checkpoint {ckpt} --batch 0
             2 | --batch must be at least 1, got -4 | sample --checkpoint {ckpt} --batch -4
