@@ -19,6 +19,7 @@ import dev.mvarj.tensor.Tensor;
 import dev.mvarj.tensor.random.Rng;
 
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
@@ -45,16 +46,25 @@ public final class FashionClassifier {
             for (int i = 0; i < args.length; i++) {
                 String value = i + 1 < args.length ? args[i + 1] : null;
                 switch (args[i]) {
-                    case "--epochs" -> epochs = Integer.parseInt(need(args[i], value));
-                    case "--batch" -> batch = Integer.parseInt(need(args[i], value));
-                    case "--lr" -> lr = Double.parseDouble(need(args[i], value));
-                    case "--wd" -> wd = Double.parseDouble(need(args[i], value));
-                    case "--warmup" -> warmup = Integer.parseInt(need(args[i], value));
-                    case "--subset" -> subset = Integer.parseInt(need(args[i], value));
-                    case "--width" -> width = Integer.parseInt(need(args[i], value));
-                    case "--dim" -> dim = Integer.parseInt(need(args[i], value));
-                    case "--baseline" -> baseline = Integer.parseInt(need(args[i], value));
-                    case "--seed" -> seed = Long.parseLong(need(args[i], value));
+                    case "--epochs" -> epochs = integer(args[i], value);
+                    case "--batch" -> batch = integer(args[i], value);
+                    case "--lr" -> lr = number(args[i], value);
+                    case "--wd" -> wd = number(args[i], value);
+                    case "--warmup" -> warmup = integer(args[i], value);
+                    case "--subset" -> subset = integer(args[i], value);
+                    case "--width" -> width = integer(args[i], value);
+                    case "--dim" -> dim = integer(args[i], value);
+                    case "--baseline" -> baseline = integer(args[i], value);
+                    case "--seed" -> {
+                        try {
+                            seed = Long.parseLong(need(args[i], value));
+                        } catch (NumberFormatException e) {
+                            throw new IllegalArgumentException("--seed: '" + value + "' is not an integer");
+                        }
+                    }
+                    case "--verbose" -> {
+                        continue;                                   // read by main: stack traces of errors
+                    }
                     case "--data" -> data = Path.of(need(args[i], value));
                     case "--out" -> out = Path.of(need(args[i], value));
                     case "-h", "--help" -> {
@@ -73,7 +83,8 @@ public final class FashionClassifier {
                                                and again with noise (default %d; 0 skips it)
                                   --seed N     initialisation and shuffling seed (default 0)
                                   --data DIR   Fashion-MNIST IDX files (default /usr/share/datasets/fashion-mnist)
-                                  --out FILE   weights (default runs/classifier/fashion_cnn.safetensors)""".formatted(
+                                  --out FILE   weights (default runs/classifier/fashion_cnn.safetensors)
+                                  --verbose    print the stack trace of an error (also MVARJ_VERBOSE=1)""".formatted(
                                 FeatureNet.Config.DEFAULT.width(), FeatureNet.Config.DEFAULT.featureDim(),
                                 Evaluator.DEFAULT_GENERATED));
                         System.exit(0);
@@ -82,7 +93,64 @@ public final class FashionClassifier {
                 }
                 i++;
             }
-            return new Options(epochs, batch, lr, wd, warmup, subset, width, dim, baseline, seed, data, out);
+            Options o = new Options(epochs, batch, lr, wd, warmup, subset, width, dim, baseline, seed, data, out);
+            o.check();
+            return o;
+        }
+
+        /** Refuses values with no meaning before any work: signs, ranges, the data files, the weights file. */
+        void check() {
+            atLeast("--epochs", epochs, 0);
+            atLeast("--batch", batch, 1);
+            atLeast("--warmup", warmup, 0);
+            atLeast("--subset", subset, 0);
+            atLeast("--width", width, 1);
+            atLeast("--dim", dim, 1);
+            atLeast("--baseline", baseline, 0);
+            if (!(lr > 0) || Double.isInfinite(lr)) {
+                throw new IllegalArgumentException("--lr must be a positive finite number, got " + lr);
+            }
+            if (!(weightDecay >= 0) || Double.isInfinite(weightDecay)) {
+                throw new IllegalArgumentException("--wd must be a finite number >= 0, got " + weightDecay);
+            }
+            int groups = FeatureNet.Config.DEFAULT.groups();
+            if (width % groups != 0) {
+                throw new IllegalArgumentException("--width " + width + " is not a multiple of the " + groups
+                        + " GroupNorm groups");
+            }
+            if (!FashionMnist.available(data)) {
+                throw new IllegalArgumentException("--data " + data + " does not hold the Fashion-MNIST files"
+                        + " (*-images-idx3-ubyte.gz, *-labels-idx1-ubyte.gz)");
+            }
+            if (Files.isDirectory(out)) {
+                throw new IllegalArgumentException("--out " + out + " is a directory, not a file");
+            }
+            if (epochs == 0 && !Files.isRegularFile(out)) {
+                throw new IllegalArgumentException("--epochs 0 evaluates the weights at --out, but " + out
+                        + " is not there");
+            }
+        }
+
+        private static void atLeast(String option, int value, int min) {
+            if (value < min) {
+                throw new IllegalArgumentException(option + " must be at least " + min + ", got " + value);
+            }
+        }
+
+        private static int integer(String option, String value) {
+            try {
+                return Integer.parseInt(need(option, value));
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException(option + ": '" + value + "' is not an integer");
+            }
+        }
+
+        private static double number(String option, String value) {
+            try {
+                return Double.parseDouble(need(option, value));
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException(option + ": '" + value + "' is not a number");
+            }
         }
 
         private static String need(String option, String value) {
@@ -93,8 +161,34 @@ public final class FashionClassifier {
         }
     }
 
-    public static void main(String[] args) throws IOException {
-        Options o = Options.parse(args);
+    /**
+     * Runs the example; bad options end in one line and exit status 2, a failure while working in one line and
+     * status 1 (with the stack trace under {@code --verbose} or {@code MVARJ_VERBOSE=1}).
+     */
+    public static void main(String[] args) {
+        boolean verbose = List.of(args).contains("--verbose") || "1".equals(System.getenv("MVARJ_VERBOSE"));
+        int status = 0;
+        try {
+            run(Options.parse(args));
+        } catch (IllegalArgumentException e) {
+            status = fail(e, "", verbose, 2);
+        } catch (Exception e) {
+            status = fail(e, e instanceof IOException ? "" : e.getClass().getSimpleName() + ": ", verbose, 1);
+        }
+        if (status != 0) {
+            System.exit(status);
+        }
+    }
+
+    private static int fail(Exception e, String kind, boolean verbose, int status) {
+        System.err.println("example classifier: " + kind + e.getMessage());
+        if (verbose) {
+            e.printStackTrace();
+        }
+        return status;
+    }
+
+    static void run(Options o) throws IOException {
         long t0 = System.nanoTime();
         ImageDataset train = FashionMnist.load(o.data(), FashionMnist.Split.TRAIN);
         if (o.subset() > 0) {

@@ -12,9 +12,12 @@ import dev.mvarj.mvar.vq.TokenizerTrainer;
 import dev.mvarj.mvar.vq.VqVae;
 import dev.mvarj.mvar.vq.VqVaeConfig;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
+import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
@@ -52,47 +55,58 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "1", description = "random seed (default: ${DEFAULT-VALUE})")
     long seed;
 
+    @Spec
+    CommandSpec spec;
+
+    private PrintStream console;
+
     @Override
     public Integer call() throws Exception {
+        console = Main.out(spec);
+        Checks check = new Checks(spec);
+        check.atLeast("--tokenizer-steps", tokenizerSteps, 1).atLeast("--images", images, 32)
+                .atLeast("--steps", steps, 1);
+        model = check.oneOf("--model", model, "var", "mvar");
+        check.outputDir("--out", out);
         long start = System.nanoTime();
         Files.createDirectories(out);
         boolean fashion = FashionMnist.available(data);
         ImageDataset train = fashion ? FashionMnist.load(data, FashionMnist.Split.TRAIN) : Shapes.generate(12_000, 1);
         ImageDataset test = fashion ? FashionMnist.load(data, FashionMnist.Split.TEST) : Shapes.generate(1_000, 2);
-        System.out.printf("== mvarj demo: %s (%d training images)%n", fashion ? "Fashion-MNIST" : "built-in shapes"
+        console.printf("== mvarj demo: %s (%d training images)%n", fashion ? "Fashion-MNIST" : "built-in shapes"
                 + " (Fashion-MNIST not found at " + data + ")", train.size());
 
-        System.out.println("== 1/4 tokenizer: multi-scale residual VQ-VAE");
+        console.println("== 1/4 tokenizer: multi-scale residual VQ-VAE");
         VqVaeConfig vcfg = fashion ? VqVaeConfig.fashionMnist() : VqVaeConfig.shapes();
         Path tokDir = out.resolve("tokenizer");
         var st = TokenizerTrainer.Settings.defaults().withSteps(tokenizerSteps, 32, 2e-3, seed)
                 .withEval(0, 500, 1000).withCheckpointEvery(tokenizerSteps);
-        TokenizerTrainer tt = new TokenizerTrainer(vcfg, train.head(Math.max(images, 2000)), test, st, tokDir, System.out);
+        TokenizerTrainer tt = new TokenizerTrainer(vcfg, train.head(Math.max(images, 2000)), test, st, tokDir, console);
         TokenizerTrainer.Result tr = tt.train(true);
-        System.out.println("   " + tr.evaluation().summary());
+        console.println("   " + tr.evaluation().summary());
 
-        System.out.println("== 2/4 tokenise " + images + " images (and their mirrors)");
+        console.println("== 2/4 tokenise " + images + " images (and their mirrors)");
         Path tokens = out.resolve("tokens.safetensors");
         Path tokCkpt = tokDir.resolve(TokenizerTrainer.CHECKPOINT);
         VqVae vae = VqVae.load(tokCkpt);
-        TokenCache.build(tokens, vae, tokCkpt, train.head(images), 100, System.out);
+        TokenCache.build(tokens, vae, tokCkpt, train.head(images), 100, console);
 
-        System.out.println("== 3/4 " + model.toUpperCase(Locale.ROOT) + " transformer");
+        console.println("== 3/4 " + model.toUpperCase(Locale.ROOT) + " transformer");
         TrainCommand tc = new TrainCommand();
         new picocli.CommandLine(tc).parseArgs("--model", model, "--tokens", tokens.toString(), "--out",
                 out.resolve(model).toString(), "--steps", Integer.toString(steps), "--seed", Long.toString(seed),
                 "--resume");
-        TransformerTrainer.Summary ts = TrainCommand.run(tc);
-        System.out.println("   " + TrainCommand.summary(ts));
+        TransformerTrainer.Summary ts = TrainCommand.run(tc, console);
+        console.println("   " + TrainCommand.summary(ts));
 
-        System.out.println("== 4/4 samples");
+        console.println("== 4/4 samples");
         Runs.Trained t = Runs.load(out.resolve(model).resolve("checkpoint.safetensors"));
         AttentionPattern pattern = t.options().pattern();
         Generation.Samples s = Generation.generate(t.model(), vae, pattern, 8, 40, new Sampler.Settings(1.5f, 0, 0.95f, seed));
         Path grid = out.resolve("samples.png");
         Generation.write(s, 8, grid, out.resolve("samples"));
         writeReport(fashion, tr, ts, s, t, pattern, (System.nanoTime() - start) / 1e9);
-        System.out.printf(Locale.ROOT, "== done in %.1f min: %s, %s, %s%n", (System.nanoTime() - start) / 6e10,
+        console.printf(Locale.ROOT, "== done in %.1f min: %s, %s, %s%n", (System.nanoTime() - start) / 6e10,
                 grid, out.resolve("report.md"), out.resolve(model).resolve("loss.png"));
         return 0;
     }

@@ -15,6 +15,7 @@ import java.util.Locale;
 /**
  * Class-wise sampling to images: the loop shared by {@code sample}, {@code eval} and {@code demo}. Samples are
  * generated class by class in batches, decoded by the tokenizer, and kept together with their efficiency figures.
+ * Sample i draws from its own random stream of the seed, so the images do not depend on the batch size.
  */
 final class Generation {
 
@@ -38,8 +39,7 @@ final class Generation {
         double seconds = 0;
         for (int start = 0; start < n; start += batch) {
             int[] chunk = java.util.Arrays.copyOfRange(labels, start, Math.min(n, start + batch));
-            Sampler.Result r = Sampler.sample(model, vae.quantize, pattern, chunk,
-                    new Sampler.Settings(st.cfg(), st.topK(), st.topP(), st.seed() + start));
+            Sampler.Result r = Sampler.sample(model, vae.quantize, pattern, chunk, st, start);
             float[] img = vae.decodeFhat(r.fhat()).toFloatArray();
             System.arraycopy(img, 0, pixels, start * per, img.length);
             kv = Math.max(kv, r.kvCacheBytes());

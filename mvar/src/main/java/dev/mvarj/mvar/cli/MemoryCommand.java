@@ -11,6 +11,8 @@ import dev.mvarj.mvar.vq.ResidualQuantizer;
 import dev.mvarj.tensor.Device;
 import dev.mvarj.tensor.random.Rng;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
@@ -57,16 +59,31 @@ public final class MemoryCommand implements Callable<Integer> {
     @Option(names = "--no-training", description = "measure sampling only")
     boolean noTraining;
 
+    @Spec
+    CommandSpec spec;
+
+    private PrintStream out;
+
     @Override
     public Integer call() throws Exception {
-        ScaleSchedule sch = ScaleSchedule.parse(schedule);
-        TransformerConfig cfg = shape.config(vocab, codeDim, 10, sch, 0f, 1e-3f);
-        Device dev = Device.parse(device);
+        out = Main.out(spec);
+        Checks check = new Checks(spec);
+        check.atLeast("--vocab", vocab, 2).atLeast("--code-dim", codeDim, 1).atLeast("--batch", batch, 1)
+                .nonNegative("--cfg", this.cfg);
+        ScaleSchedule sch;
+        try {
+            sch = ScaleSchedule.parse(schedule);
+        } catch (IllegalArgumentException e) {
+            throw check.error("--schedule '" + schedule + "' is not a list of scale sides such as 1,2,3,4,6,8 ("
+                    + e.getMessage() + ")");
+        }
+        TransformerConfig cfg = shape.config(check, vocab, codeDim, 10, sch, 0f, 1e-3f);
+        Device dev = check.device("--device", device);
         ResidualQuantizer q = new ResidualQuantizer(vocab, codeDim, sch, 0.25f, 0.5f, 4, new Rng(2));
         int[] labels = new int[batch];
         Arrays.setAll(labels, i -> i % 10);
         double weights = 4.0 * new NextScaleTransformer(cfg, new Rng(1)).parameterCount() / MIB;
-        System.out.printf(Locale.ROOT, "depth %d, width %d, %d heads, schedule %s (L = %d), V %d; batch %d, cfg %.2f,"
+        out.printf(Locale.ROOT, "depth %d, width %d, %d heads, schedule %s (L = %d), V %d; batch %d, cfg %.2f,"
                         + " on %s; weights %.2f MiB (parameters + gradients + AdamW: %.2f MiB, excluded below)%n",
                 cfg.depth(), cfg.width(), cfg.heads(), sch, sch.length(), vocab, batch, this.cfg, dev, weights,
                 4 * weights);
@@ -77,11 +94,11 @@ public final class MemoryCommand implements Callable<Integer> {
             m.eval();
             Sampler.Result r = Sampler.sample(m, q, p, labels, new Sampler.Settings(this.cfg, 0, 0.95f, 1));
             sampling[p.ordinal()] = r.peakBytes();
-            System.out.printf(Locale.ROOT, "%-4s sampling: peak %8.2f MiB (KV cache %.2f MiB), %.2f s; attention pairs"
+            out.printf(Locale.ROOT, "%-4s sampling: peak %8.2f MiB (KV cache %.2f MiB), %.2f s; attention pairs"
                             + " per image %,d%n", p, r.peakBytes() / MIB, r.kvCacheBytes() / MIB, r.seconds(),
                     p.attentionPairs(cfg));
         }
-        System.out.printf(Locale.ROOT, "sampling peak VAR / MVAR = %.2f%n", sampling[0] / sampling[1]);
+        out.printf(Locale.ROOT, "sampling peak VAR / MVAR = %.2f%n", sampling[0] / sampling[1]);
         if (!noTraining) {
             training(cfg, dev);
         }
@@ -105,10 +122,10 @@ public final class MemoryCommand implements Callable<Integer> {
                 peak[p.ordinal()] = Math.max(peak[p.ordinal()], r.graphBytes());
                 perGroup.append(String.format(Locale.ROOT, " %s %.1f", r.group(), r.graphBytes() / MIB));
             }
-            System.out.printf(Locale.ROOT, "%-4s training: activations held for backward, peak %8.2f MiB (per group:%s)%n",
+            out.printf(Locale.ROOT, "%-4s training: activations held for backward, peak %8.2f MiB (per group:%s)%n",
                     p, peak[p.ordinal()] / MIB, perGroup);
         }
-        System.out.printf(Locale.ROOT, "training activations VAR / MVAR (faithful cycle) = %.2f%n", peak[0] / peak[1]);
+        out.printf(Locale.ROOT, "training activations VAR / MVAR (faithful cycle) = %.2f%n", peak[0] / peak[1]);
     }
 
     private static final double MIB = 1 << 20;

@@ -3,7 +3,9 @@ package dev.mvarj.mvar.cli;
 import dev.mvarj.mvar.model.AttentionPattern;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 import java.nio.file.Path;
 import java.util.Locale;
@@ -26,14 +28,24 @@ public final class SampleCommand implements Callable<Integer> {
     @Option(names = "--out", description = "also write every sample as DIR/<class index>/<n>.png")
     Path out;
 
+    @Spec
+    CommandSpec spec;
+
     @Override
     public Integer call() throws Exception {
-        SamplingOptions.Loaded m = sampling.load();
+        Checks check = new Checks(spec);
+        check.atLeast("--per-class", perClass, 1);
+        sampling.check(check);
+        check.outputFile("--grid", grid);
+        if (out != null) {
+            check.outputDir("--out", out);
+        }
+        SamplingOptions.Loaded m = sampling.load(check);
         AttentionPattern pattern = m.trained().options().pattern();
         Generation.Samples s = Generation.generate(m.trained().model(), m.tokenizer(), pattern, perClass,
                 sampling.batch, sampling.settings());
         Generation.write(s, perClass, grid, out);
-        System.out.printf(Locale.ROOT, "%s: %d samples in %.2f s (%.1f ms/image); at batch %d: KV cache %.2f MiB,"
+        Main.out(spec).printf(Locale.ROOT, "%s: %d samples in %.2f s (%.1f ms/image); at batch %d: KV cache %.2f MiB,"
                         + " peak sampling memory %.2f MiB (weights excluded); grid %s%s%n", pattern, s.labels().length,
                 s.seconds(), 1e3 * s.seconds() / s.labels().length, sampling.batch, s.kvCacheBytes() / 1048576.0,
                 s.peakBytes() / 1048576.0, grid, out == null ? "" : ", images under " + out);

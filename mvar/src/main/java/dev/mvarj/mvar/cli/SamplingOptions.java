@@ -1,13 +1,18 @@
 package dev.mvarj.mvar.cli;
 
 import dev.mvarj.mvar.model.Sampler;
+import dev.mvarj.mvar.model.TransformerConfig;
 import dev.mvarj.mvar.train.Runs;
 import dev.mvarj.mvar.vq.VqVae;
+import dev.mvarj.mvar.vq.VqVaeConfig;
 import dev.mvarj.tensor.Device;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 
 /** The options {@code sample} and {@code eval} share: which model, which tokenizer, and how to sample. */
 final class SamplingOptions {
@@ -47,11 +52,52 @@ final class SamplingOptions {
     record Loaded(Runs.Trained trained, VqVae tokenizer) {
     }
 
-    Loaded load() throws IOException {
+    /** Checks the sampling options and the files they name, before anything is loaded. */
+    void check(Checks check) {
+        if (!(topP > 0 && topP <= 1)) {
+            throw check.error("--top-p must be in (0, 1] (1 = off), got " + topP);
+        }
+        check.atLeast("--batch", batch, 1).nonNegative("--cfg", cfg).atLeast("--top-k", topK, 0)
+                .inputFile("--checkpoint", checkpoint);
+        if (tokenizer != null) {
+            check.inputFile("--tokenizer", tokenizer);
+        }
+        check.device("--device", device);
+    }
+
+    /**
+     * Loads the model and its tokenizer; refuses a tokenizer that does not fit the model (vocabulary, code dimension,
+     * schedule) and a {@code --top-k} beyond the vocabulary.
+     */
+    Loaded load(Checks check) throws IOException {
         Runs.Trained t = Runs.load(checkpoint);
-        t.model().to(Device.parse(device));
         Path tok = tokenizer != null ? tokenizer
                 : Path.of(t.state().getOrDefault("tokenizer", "runs/tokenizer/tokenizer.safetensors"));
-        return new Loaded(t, VqVae.load(tok));
+        if (tokenizer == null && !Files.isRegularFile(tok)) {
+            throw check.error("the tokenizer " + tok + " that --checkpoint " + checkpoint + " was trained with is not"
+                    + " there; name one with --tokenizer");
+        }
+        VqVae vae = VqVae.load(tok);
+        TransformerConfig m = t.model().cfg;
+        VqVaeConfig v = vae.config;
+        List<String> misfits = new ArrayList<>();
+        if (v.vocab() != m.vocab()) {
+            misfits.add("vocabulary " + v.vocab() + " vs " + m.vocab());
+        }
+        if (v.codeDim() != m.codeDim()) {
+            misfits.add("code dimension " + v.codeDim() + " vs " + m.codeDim());
+        }
+        if (!v.schedule().equals(m.schedule())) {
+            misfits.add("schedule " + v.schedule() + " vs " + m.schedule());
+        }
+        if (!misfits.isEmpty()) {
+            throw check.error("the tokenizer " + tok + " does not fit the transformer " + checkpoint + ": "
+                    + String.join(", ", misfits) + " (tokenizer vs transformer)");
+        }
+        if (topK > m.vocab()) {
+            throw check.error("--top-k " + topK + " is larger than the vocabulary (" + m.vocab() + ")");
+        }
+        t.model().to(Device.parse(device));
+        return new Loaded(t, vae);
     }
 }

@@ -3,15 +3,19 @@ package dev.mvarj.mvar.cli;
 import dev.mvarj.mvar.data.FashionMnist;
 import dev.mvarj.mvar.data.ImageDataset;
 import dev.mvarj.mvar.data.Shapes;
+import dev.mvarj.mvar.train.RunDirectory;
 import dev.mvarj.mvar.vq.TokenCache;
 import dev.mvarj.mvar.vq.TokenizerTrainer;
 import dev.mvarj.mvar.vq.VqVae;
 import dev.mvarj.mvar.vq.VqVaeConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 import java.io.IOException;
+import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
@@ -29,7 +33,7 @@ public final class TokenizerCommand implements Runnable {
 
     @Override
     public void run() {
-        spec.commandLine().usage(System.out);
+        spec.commandLine().usage(Main.out(spec));
     }
 
     /** The options every subcommand shares: data set, data directory, output directory, seed. */
@@ -69,6 +73,17 @@ public final class TokenizerCommand implements Runnable {
             };
         }
 
+        /** Checks the data set, its directory, the generated set sizes and {@code --out}. */
+        void check(Checks check) {
+            check.oneOf("--dataset", dataset, "auto", "fashion-mnist", "fashionmnist", "fmnist", "shapes");
+            if (resolved().equals("fashion-mnist") && !FashionMnist.available(data)) {
+                throw check.error("--dataset " + dataset + ": --data " + data + " does not hold the Fashion-MNIST"
+                        + " files (*-images-idx3-ubyte.gz, *-labels-idx1-ubyte.gz)");
+            }
+            check.atLeast("--shapes-train", shapesTrain, 1).atLeast("--shapes-test", shapesTest, 1)
+                    .outputDir("--out", out);
+        }
+
         ImageDataset split(boolean train) throws IOException {
             if (resolved().equals("fashion-mnist")) {
                 return FashionMnist.load(data, train ? FashionMnist.Split.TRAIN : FashionMnist.Split.TEST);
@@ -95,6 +110,22 @@ public final class TokenizerCommand implements Runnable {
         Path file() {
             return checkpoint != null ? checkpoint : common.out.resolve(TokenizerTrainer.CHECKPOINT);
         }
+
+        /** Checks the common options and that the checkpoint is there. */
+        void check(Checks check) {
+            common.check(check);
+            check.inputFile(checkpoint != null ? "--checkpoint" : "the checkpoint (--checkpoint, or in --out)", file());
+        }
+    }
+
+    /** Refuses a data set whose images are not the tokenizer's (channels, size). */
+    static void fits(Checks check, VqVae model, ImageDataset data) {
+        VqVaeConfig c = model.config;
+        if (data.channels() != c.imageChannels() || data.height() != c.imageSize() || data.width() != c.imageSize()) {
+            throw check.error("--dataset: " + data.name() + " has " + data.channels() + "x" + data.height() + "x"
+                    + data.width() + " images, the tokenizer takes " + c.imageChannels() + "x" + c.imageSize() + "x"
+                    + c.imageSize());
+        }
     }
 
     @Command(name = "train", mixinStandardHelpOptions = true,
@@ -113,8 +144,14 @@ public final class TokenizerCommand implements Runnable {
         double lr;
 
         @Option(names = "--resume", defaultValue = "false",
-                description = "continue from <out>/tokenizer.safetensors when it exists (default: ${DEFAULT-VALUE})")
+                description = "continue the run in --out from its checkpoint; the model, data set and settings must be"
+                        + " the run's (a longer --steps is allowed) (default: ${DEFAULT-VALUE})")
         boolean resume;
+
+        @Option(names = "--overwrite", defaultValue = "false",
+                description = "replace the run in --out (its checkpoint, metrics and loss chart)"
+                        + " (default: ${DEFAULT-VALUE})")
+        boolean overwrite;
 
         @Option(names = "--l1", defaultValue = "false",
                 description = "L1 pixel loss instead of MSE (default: ${DEFAULT-VALUE})")
@@ -158,9 +195,30 @@ public final class TokenizerCommand implements Runnable {
                 description = "attention in the middle block (default: ${DEFAULT-VALUE})")
         boolean midAttn;
 
+        @Spec
+        CommandSpec spec;
+
         @Override
         public Integer call() throws IOException {
-            VqVaeConfig cfg = common.defaultConfig().withCh(ch).withCodeDim(codeDim).withAttention(attnLowest, midAttn);
+            Checks check = new Checks(spec);
+            check.atLeast("--steps", steps, 1).atLeast("--batch", batch, 1).positive("--lr", lr).atLeast("--ch", ch, 1)
+                    .atLeast("--vocab", vocab, 0).atLeast("--code-dim", codeDim, 1)
+                    .atLeast("--train-images", trainImages, 0).atLeast("--eval-every", evalEvery, 0)
+                    .atLeast("--eval-images", evalImages, 1).atLeast("--final-eval-images", finalEvalImages, 0)
+                    .atLeast("--checkpoint-every", checkpointEvery, 1);
+            if (vocab == 1) {
+                throw check.error("--vocab must be 0 (the data set's default) or at least 2, got 1");
+            }
+            common.check(check);
+            if (resume && overwrite) {
+                throw check.error("--resume and --overwrite exclude each other: continue the run, or replace it");
+            }
+            VqVaeConfig cfg;
+            try {
+                cfg = common.defaultConfig().withCh(ch).withCodeDim(codeDim).withAttention(attnLowest, midAttn);
+            } catch (IllegalArgumentException e) {
+                throw check.error("--ch " + ch + ": " + e.getMessage().replace("VqVaeConfig: ", ""));
+            }
             if (vocab > 0) {
                 cfg = cfg.withVocab(vocab);
             }
@@ -168,11 +226,18 @@ public final class TokenizerCommand implements Runnable {
             if (trainImages > 0) {
                 train = train.head(trainImages);
             }
+            if (batch > train.size()) {
+                throw check.error("--batch " + batch + " is larger than the training set (" + train.size()
+                        + " images)");
+            }
             TokenizerTrainer.Settings st = TokenizerTrainer.Settings.defaults()
                     .withSteps(steps, batch, lr, common.seed).withL1(l1)
                     .withEval(evalEvery, evalImages, finalEvalImages).withCheckpointEvery(checkpointEvery);
-            TokenizerTrainer.Result r = new TokenizerTrainer(cfg, train, test, st, common.out, System.out).train(resume);
-            System.out.printf(Locale.ROOT, "trained %d steps in %.1f s; checkpoint %s%n", r.steps(), r.trainSeconds(),
+            PrintStream out = Main.out(spec);
+            TokenizerTrainer.Result r = new TokenizerTrainer(cfg, train, test, st, common.out, out).train(resume
+                    ? RunDirectory.Start.RESUME : overwrite ? RunDirectory.Start.OVERWRITE : RunDirectory.Start.FRESH,
+                    steps);
+            out.printf(Locale.ROOT, "trained %d steps in %.1f s; checkpoint %s%n", r.steps(), r.trainSeconds(),
                     common.out.resolve(TokenizerTrainer.CHECKPOINT));
             return 0;
         }
@@ -190,13 +255,21 @@ public final class TokenizerCommand implements Runnable {
         @Option(names = "--batch", defaultValue = "100", description = "images per batch (default: ${DEFAULT-VALUE})")
         int batch;
 
+        @Spec
+        CommandSpec spec;
+
         @Override
         public Integer call() throws IOException {
+            Checks check = new Checks(spec);
+            trained.check(check);
+            check.atLeast("--images", images, 0).atLeast("--batch", batch, 1);
             VqVae model = VqVae.load(trained.file());
             ImageDataset test = trained.common.split(false);
+            fits(check, model, test);
             TokenizerTrainer.Evaluation e = TokenizerTrainer.evaluate(model, test, images, batch);
-            System.out.println(test.name() + ": " + e.summary());
-            System.out.printf(Locale.ROOT, "distinct codes per scale: %s; latent error after each scale: %s (%.1f s)%n",
+            PrintStream out = Main.out(spec);
+            out.println(test.name() + ": " + e.summary());
+            out.printf(Locale.ROOT, "distinct codes per scale: %s; latent error after each scale: %s (%.1f s)%n",
                     java.util.Arrays.toString(e.distinct()), java.util.Arrays.toString(e.latentError()), e.seconds());
             return 0;
         }
@@ -214,12 +287,20 @@ public final class TokenizerCommand implements Runnable {
         @Option(names = "--output", description = "PNG file (default: <out>/reconstructions.png)")
         Path output;
 
+        @Spec
+        CommandSpec spec;
+
         @Override
         public Integer call() throws IOException {
-            VqVae model = VqVae.load(trained.file());
+            Checks check = new Checks(spec);
+            trained.check(check);
             Path file = output != null ? output : trained.common.out.resolve("reconstructions.png");
-            TokenizerTrainer.writeGrid(file, model, trained.common.split(false), count);
-            System.out.println("wrote " + file);
+            check.atLeast("--count", count, 1).outputFile(output != null ? "--output" : "the grid (--output)", file);
+            VqVae model = VqVae.load(trained.file());
+            ImageDataset test = trained.common.split(false);
+            fits(check, model, test);
+            TokenizerTrainer.writeGrid(file, model, test, count);
+            Main.out(spec).println("wrote " + file);
             return 0;
         }
     }
@@ -242,22 +323,29 @@ public final class TokenizerCommand implements Runnable {
         @Option(names = "--batch", defaultValue = "200", description = "images per batch (default: ${DEFAULT-VALUE})")
         int batch;
 
+        @Spec
+        CommandSpec spec;
+
         @Override
         public Integer call() throws IOException {
-            if (!split.equals("train") && !split.equals("test")) {
-                throw new IllegalArgumentException("--split must be train or test, got '" + split + "'");
-            }
+            Checks check = new Checks(spec);
+            String which = check.oneOf("--split", split, "train", "test");
+            trained.check(check);
+            Path file = output != null ? output : trained.common.out.resolve("tokens-" + which + ".safetensors");
+            check.atLeast("--limit", limit, 0).atLeast("--batch", batch, 1)
+                    .outputFile(output != null ? "--output" : "the cache (--output)", file);
             Path ckpt = trained.file();
             VqVae model = VqVae.load(ckpt);
-            ImageDataset data = trained.common.split(split.equals("train"));
+            ImageDataset data = trained.common.split(which.equals("train"));
+            fits(check, model, data);
             if (limit > 0) {
                 data = data.head(limit);
             }
-            Path file = output != null ? output : trained.common.out.resolve("tokens-" + split + ".safetensors");
             Files.createDirectories(file.toAbsolutePath().getParent());
             long t0 = System.nanoTime();
-            TokenCache.build(file, model, ckpt, data, batch, System.out);
-            System.out.printf(Locale.ROOT, "wrote %s: %d images x 2 copies in %.1f s%n", file, data.size(),
+            PrintStream out = Main.out(spec);
+            TokenCache.build(file, model, ckpt, data, batch, out);
+            out.printf(Locale.ROOT, "wrote %s: %d images x 2 copies in %.1f s%n", file, data.size(),
                     (System.nanoTime() - t0) / 1e9);
             return 0;
         }

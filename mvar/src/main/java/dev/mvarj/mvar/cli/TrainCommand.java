@@ -3,6 +3,7 @@ package dev.mvarj.mvar.cli;
 import dev.mvarj.mvar.model.AttentionPattern;
 import dev.mvarj.mvar.model.NextScaleTransformer;
 import dev.mvarj.mvar.model.TransformerConfig;
+import dev.mvarj.mvar.train.RunDirectory;
 import dev.mvarj.mvar.train.TokenSet;
 import dev.mvarj.mvar.train.TransformerTrainer;
 import dev.mvarj.mvar.vq.TokenCache;
@@ -11,9 +12,12 @@ import dev.mvarj.tensor.Backends;
 import dev.mvarj.tensor.Device;
 import dev.mvarj.tensor.random.Rng;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
+import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Locale;
@@ -79,8 +83,13 @@ public final class TrainCommand implements Callable<Integer> {
     int checkpointEvery;
 
     @Option(names = "--resume", defaultValue = "false",
-            description = "continue from <out>/checkpoint.safetensors when it exists (default: ${DEFAULT-VALUE})")
+            description = "continue the run in --out from its checkpoint; the model and options must be the run's"
+                    + " (a longer --steps is allowed) (default: ${DEFAULT-VALUE})")
     boolean resume;
+
+    @Option(names = "--overwrite", defaultValue = "false",
+            description = "replace the run in --out (its checkpoint, metrics and loss chart) (default: ${DEFAULT-VALUE})")
+    boolean overwrite;
 
     @Option(names = "--device", defaultValue = "cpu",
             description = "cpu, opencl or opencl:N (./mvarj info lists the devices) (default: ${DEFAULT-VALUE})")
@@ -90,36 +99,61 @@ public final class TrainCommand implements Callable<Integer> {
             description = "start from the weights of this VAR checkpoint (masks are rebuilt, never loaded)")
     Path finetuneFrom;
 
+    @Spec
+    CommandSpec spec;
+
     @Override
     public Integer call() throws Exception {
-        TransformerTrainer.Summary s = run(this);
-        System.out.println(summary(s));
+        PrintStream out = Main.out(spec);
+        TransformerTrainer.Summary s = run(this, out);
+        out.println(summary(s));
         return 0;
     }
 
-    /** Trains with the given options; the demo calls it too. */
-    static TransformerTrainer.Summary run(TrainCommand o) throws Exception {
-        AttentionPattern pattern = AttentionPattern.valueOf(o.model.toUpperCase(Locale.ROOT));
-        Path outDir = o.out != null ? o.out : Path.of("runs", o.model.toLowerCase(Locale.ROOT));
+    /** Trains with the given options, printing to {@code console}; the demo calls it too. */
+    static TransformerTrainer.Summary run(TrainCommand o, PrintStream console) throws Exception {
+        Checks check = new Checks(o.spec);
+        AttentionPattern pattern = AttentionPattern.valueOf(check.oneOf("--model", o.model, "var", "mvar")
+                .toUpperCase(Locale.ROOT));
+        TransformerTrainer.MvarMode mode = TransformerTrainer.MvarMode.valueOf(check.oneOf("--mode", o.mode, "cycle",
+                "all").toUpperCase(Locale.ROOT));
+        check.atLeast("--steps", o.steps, 1).atLeast("--batch", o.batch, 1).positive("--lr", o.lr)
+                .range("--warmup", o.warmup, 0, 1, false).nonNegative("--wd", o.wd).atLeast("--ratio-k", o.ratioK, 1)
+                .range("--drop-path", o.dropPath, 0, 1, true).nonNegative("--gate-init", o.gateInit)
+                .range("--label-smoothing", o.labelSmoothing, 0, 1, true)
+                .atLeast("--checkpoint-every", o.checkpointEvery, 0);
+        o.shape.check(check);
+        if (o.resume && o.overwrite) {
+            throw check.error("--resume and --overwrite exclude each other: continue the run, or replace it");
+        }
+        Path outDir = o.out != null ? o.out : Path.of("runs", pattern.name().toLowerCase(Locale.ROOT));
+        check.inputFile("--tokens", o.tokens).outputDir(o.out != null ? "--out" : "the output directory", outDir);
+        if (o.finetuneFrom != null) {
+            check.inputFile("--finetune-from", o.finetuneFrom);
+        }
+        Device dev = check.device("--device", o.device);
         TokenCache.Data cache = TokenCache.read(o.tokens);
-        TransformerConfig cfg = o.shape.config(cache.vocab(), cache.codeDim(), cache.classes(), cache.schedule(),
-                o.dropPath, o.gateInit);
+        if (o.batch > cache.size()) {
+            throw check.error("--batch " + o.batch + " is larger than the token cache " + o.tokens + " ("
+                    + cache.size() + " images)");
+        }
+        TransformerConfig cfg = o.shape.config(check, cache.vocab(), cache.codeDim(), cache.classes(),
+                cache.schedule(), o.dropPath, o.gateInit);
         Rng rng = new Rng(o.seed);
         NextScaleTransformer net = new NextScaleTransformer(cfg, rng);
         if (o.finetuneFrom != null) {
             Checkpoint.load(o.finetuneFrom, net, null);
-            System.out.println("fine-tuning from " + o.finetuneFrom + " (" + net.parameterCount() + " parameters)");
+            console.println("fine-tuning from " + o.finetuneFrom + " (" + net.parameterCount() + " parameters)");
         }
-        Device dev = Device.parse(o.device);
-        System.out.printf(Locale.ROOT, "%s: %,d parameters, schedule %s (L = %d), %d images%s, on %s%n", pattern,
+        console.printf(Locale.ROOT, "%s: %,d parameters, schedule %s (L = %d), %d images%s, on %s%n", pattern,
                 net.parameterCount(), cfg.schedule(), cfg.schedule().length(), cache.size(),
                 cache.flipped() != null ? " (+ flips)" : "", Backends.forDevice(dev).name() + " " + dev);
-        var options = new TransformerTrainer.Options(pattern,
-                TransformerTrainer.MvarMode.valueOf(o.mode.toUpperCase(Locale.ROOT)), o.ratioK, o.steps, o.batch,
+        var options = new TransformerTrainer.Options(pattern, mode, o.ratioK, o.steps, o.batch,
                 o.lr, o.warmup, o.wd, 2f, o.labelSmoothing, o.seed, o.checkpointEvery, 25);
-        var trainer = new TransformerTrainer(net, rng, TokenSet.of(cache), options, outDir, System.out,
+        var trainer = new TransformerTrainer(net, rng, TokenSet.of(cache), options, outDir, console,
                 cache.tokenizer(), dev);
-        return trainer.train(o.resume);
+        return trainer.train(o.resume ? RunDirectory.Start.RESUME : o.overwrite ? RunDirectory.Start.OVERWRITE
+                : RunDirectory.Start.FRESH, o.steps);
     }
 
     static String summary(TransformerTrainer.Summary s) {

@@ -20,6 +20,11 @@ import java.util.Arrays;
  * reconstruction run on the host (logits go down once per scale, the next scale's input goes up). The pass runs in
  * {@link MemoryScope}s — one for the call, one per scale, one per block — so every temporary is released as soon as
  * its block or scale is done, and the reported peak is exact.
+ *
+ * <p>Randomness: sample i (counted from the {@code first} of {@link #sample(NextScaleTransformer, ScaleQuantizer,
+ * AttentionPattern, int[], Settings, long)}) draws its tokens from its own Philox stream, (seed, offset i·2³²), so
+ * the samples of a seed do not depend on how they are cut into batches; the kernels are deterministic for any
+ * thread count ({@code WorkerPool}), so neither do they depend on the number of threads.
  */
 public final class Sampler {
 
@@ -41,8 +46,19 @@ public final class Sampler {
     private Sampler() {
     }
 
+    /** Samples 0 .. B − 1 of the seed: as {@link #sample(NextScaleTransformer, ScaleQuantizer, AttentionPattern,
+     * int[], Settings, long)} with {@code first} 0. */
     public static Result sample(NextScaleTransformer model, ScaleQuantizer quantizer, AttentionPattern pattern,
                                 int[] labels, Settings st) {
+        return sample(model, quantizer, pattern, labels, st, 0);
+    }
+
+    /**
+     * Generates one image per label: samples {@code first} .. {@code first + B − 1} of the seed (each row draws from
+     * its own stream, see the class comment).
+     */
+    public static Result sample(NextScaleTransformer model, ScaleQuantizer quantizer, AttentionPattern pattern,
+                                int[] labels, Settings st, long first) {
         TransformerConfig cfg = model.cfg;
         ScaleSchedule sch = cfg.schedule();
         int B = labels.length, S = sch.count(), side = sch.last();
@@ -67,7 +83,7 @@ public final class Sampler {
                     kvBytes += caches[i].bytes();
                 }
             }
-            Rng rng = new Rng(st.seed());
+            Rng[] rng = streams(st.seed(), first, B);
             Variable tokens = model.embed(cond, null, 0, 1, true);
             for (int s = 0; s < S; s++) {
                 Variable next = null;
@@ -100,15 +116,37 @@ public final class Sampler {
                 (System.nanoTime() - start) / 1e9);
     }
 
+    /** Sample i's stream starts at Philox block i·2^STREAM_BITS: room for 2^34 tokens per sample. */
+    private static final int STREAM_BITS = 32;
+
+    /** The random streams of samples first .. first + count − 1 of a seed. */
+    static Rng[] streams(long seed, long first, int count) {
+        Rng[] rows = new Rng[count];
+        for (int b = 0; b < count; b++) {
+            rows[b] = new Rng(seed, (first + b) << STREAM_BITS);
+        }
+        return rows;
+    }
+
+    /** As {@link #sampleTokens(Tensor, int, float, float[])}, row b drawing its n uniforms from {@code rows[b]}. */
+    static Tensor sampleTokens(Tensor logits, int topK, float topP, Rng[] rows) {
+        int n = logits.size(1);
+        float[] u = new float[logits.size(0) * n];
+        for (int b = 0; b < rows.length; b++) {
+            System.arraycopy(rows[b].uniformArray(n, 0f, 1f), 0, u, b * n, n);
+        }
+        return sampleTokens(logits, topK, topP, u);
+    }
+
     /**
      * Draws one token per position from logits (B, n, V): top-k (every logit below the k-th largest dropped), then
      * top-p (sorted ascending, tokens whose cumulative probability is ≤ 1 − p dropped, the most probable always
-     * kept), then a multinomial draw from the softmax. Returns (B, n) I32.
+     * kept), then a multinomial draw from the softmax with the uniforms {@code u} (B·n, one per position).
+     * Returns (B, n) I32.
      */
-    static Tensor sampleTokens(Tensor logits, int topK, float topP, Rng rng) {
+    private static Tensor sampleTokens(Tensor logits, int topK, float topP, float[] u) {
         int B = logits.size(0), n = logits.size(1), V = logits.size(2);
         float[] lg = logits.contiguous().toFloatArray();
-        float[] u = rng.uniformArray(B * n, 0f, 1f);
         int[] out = new int[B * n];
         double[] p = new double[V];
         Integer[] order = new Integer[V];

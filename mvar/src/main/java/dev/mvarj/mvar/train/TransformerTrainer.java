@@ -9,6 +9,7 @@ import dev.mvarj.mvar.data.BatchSampler;
 import dev.mvarj.mvar.model.AttentionPattern;
 import dev.mvarj.mvar.model.NextScaleTransformer;
 import dev.mvarj.mvar.model.ScaleSchedule;
+import dev.mvarj.mvar.model.TransformerConfig;
 import dev.mvarj.nn.AdamW;
 import dev.mvarj.nn.Checkpoint;
 import dev.mvarj.nn.ParameterStore;
@@ -16,16 +17,17 @@ import dev.mvarj.nn.Schedule;
 import dev.mvarj.tensor.Device;
 import dev.mvarj.tensor.MemoryScope;
 import dev.mvarj.tensor.Tensor;
+import dev.mvarj.tensor.io.SafeTensors;
 import dev.mvarj.tensor.random.Rng;
 
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Trains VAR or MVAR on a {@link TokenSet} (spec §3(c), §4.2, §6.2).
@@ -47,6 +49,11 @@ import java.util.Map;
 public final class TransformerTrainer {
 
     public enum MvarMode { CYCLE, ALL }
+
+    /** The checkpoint file name inside the output directory. */
+    public static final String CHECKPOINT = "checkpoint.safetensors";
+
+    private static final Gson GSON = new Gson();
 
     /** The run's settings; {@link #checkpointEvery} 0 = only at the end. */
     public record Options(AttentionPattern pattern, MvarMode mode, int ratioK, int steps, int batch, double lr,
@@ -113,7 +120,7 @@ public final class TransformerTrainer {
     }
 
     private Path checkpointFile() {
-        return out.resolve("checkpoint.safetensors");
+        return out.resolve(CHECKPOINT);
     }
 
     /** The scale groups one step trains, as [from, to) pairs. */
@@ -133,52 +140,111 @@ public final class TransformerTrainer {
 
     /** Trains to {@code o.steps()}, resuming from the checkpoint in {@code out} when {@code resume} and it exists. */
     public Summary train(boolean resume) throws IOException {
-        return train(resume, o.steps());
+        return train(resume ? RunDirectory.Start.RESUME : RunDirectory.Start.FRESH, o.steps());
+    }
+
+    /** As {@link #train(RunDirectory.Start, int)} with a fresh run ({@code resume} false) or a resumed one. */
+    public Summary train(boolean resume, int stopAt) throws IOException {
+        return train(resume ? RunDirectory.Start.RESUME : RunDirectory.Start.FRESH, stopAt);
     }
 
     /**
      * Trains until step {@code stopAt} (≤ the run's total; the schedule still spans the whole run), then writes a
-     * checkpoint: what a run killed at that moment leaves behind.
+     * checkpoint: what a run killed at that moment leaves behind. The output directory is held as a
+     * {@link RunDirectory} meanwhile; a resumed run must have the model and options of the stored one (a longer
+     * run is allowed), and its metrics are trimmed back to the checkpoint's step.
+     *
+     * @throws RunException when the directory is in use or holds a run {@code start} does not allow, when a resume
+     *                      would change the run, or when the loss or the gradient norm stops being finite
      */
-    public Summary train(boolean resume, int stopAt) throws IOException {
-        Files.createDirectories(out);
-        if (resume && Files.exists(checkpointFile())) {
-            Map<String, String> st = Checkpoint.load(checkpointFile(), model, optimizer);
-            step = Integer.parseInt(st.get("step"));
-            sampler.seek(Long.parseLong(st.get("data.position")));
-            labelRng.seek(Long.parseLong(st.get("rng.labels")));
-            modelRng.restore(Long.parseLong(st.get("rng.model.seed")), Long.parseLong(st.get("rng.model")));
-            console.println("resumed from " + checkpointFile() + " at step " + step);
-        }
-        model.train();
-        Progress progress = new Progress(o.pattern().name().toLowerCase(), o.steps(), o.logEvery(), console, step);
-        Map<String, Long> peaks = new HashMap<>();
-        long peakAll = 0;
-        double lastLoss = Double.NaN;
-        long start = System.nanoTime();
-        int first = step;
-        try (MetricsLog log = new MetricsLog(out.resolve("metrics.jsonl"), step == 0)) {
-            while (step < Math.min(stopAt, o.steps())) {
-                StepResult r = step();
-                lastLoss = r.loss();
-                peaks.merge(r.group(), r.graphBytes(), Math::max);
-                peakAll = Math.max(peakAll, r.graphBytes());
-                progress.update(step, o.batch(), "loss", lastLoss, "group", r.group(), "lr", (double) r.lr());
-                log.log("step", step, "loss", lastLoss, "group", r.group(), "lr", r.lr(), "grad_norm", r.gradNorm(),
-                        "graph_bytes", r.graphBytes());
-                if (o.checkpointEvery() > 0 && step % o.checkpointEvery() == 0 && step < o.steps()) {
-                    saveCheckpoint();
-                }
+    public Summary train(RunDirectory.Start start, int stopAt) throws IOException {
+        try (RunDirectory run = RunDirectory.open(out, CHECKPOINT, start, console)) {
+            int saved = -1;
+            if (run.resumes()) {
+                checkResume(SafeTensors.read(checkpointFile()).metadata());
+                Map<String, String> st = Checkpoint.load(checkpointFile(), model, optimizer);
+                step = Integer.parseInt(st.get("step"));
+                saved = step;
+                sampler.seek(Long.parseLong(st.get("data.position")));
+                labelRng.seek(Long.parseLong(st.get("rng.labels")));
+                modelRng.restore(Long.parseLong(st.get("rng.model.seed")), Long.parseLong(st.get("rng.model")));
+                console.println("resumed from " + checkpointFile() + " at step " + step);
             }
-            saveCheckpoint();
-            Charts.lineChart(out.resolve("loss.png"), o.pattern() + " training loss", "step", "loss (sum CE / L)",
-                    List.of(new Charts.Series("loss", log.series("loss"))));
+            model.train();
+            Progress progress = new Progress(o.pattern().name().toLowerCase(), o.steps(), o.logEvery(), console, step);
+            Map<String, Long> peaks = new HashMap<>();
+            long peakAll = 0;
+            double lastLoss = Double.NaN;
+            long startTime = System.nanoTime();
+            int first = step;
+            Path metrics = out.resolve(RunDirectory.METRICS);
+            try (MetricsLog log = run.resumes() ? MetricsLog.resume(metrics, step) : new MetricsLog(metrics, true)) {
+                while (step < Math.min(stopAt, o.steps())) {
+                    StepResult r = step();
+                    Divergence.check(step, "loss", r.loss(), "gradient norm", r.gradNorm(), saved, checkpointFile());
+                    lastLoss = r.loss();
+                    peaks.merge(r.group(), r.graphBytes(), Math::max);
+                    peakAll = Math.max(peakAll, r.graphBytes());
+                    progress.update(step, o.batch(), "loss", lastLoss, "group", r.group(), "lr", (double) r.lr());
+                    log.log("step", step, "loss", lastLoss, "group", r.group(), "lr", r.lr(), "grad_norm",
+                            r.gradNorm(), "graph_bytes", r.graphBytes());
+                    if (o.checkpointEvery() > 0 && step % o.checkpointEvery() == 0 && step < o.steps()) {
+                        saveCheckpoint();
+                        saved = step;
+                    }
+                }
+                saveCheckpoint();
+                Charts.lineChart(out.resolve("loss.png"), o.pattern() + " training loss", "step", "loss (sum CE / L)",
+                        List.of(new Charts.Series("loss", log.series("loss"))));
+            }
+            double[][] perScale = evaluate(Math.min(256, data.n()));
+            int done = step - first;
+            return new Summary(step, lastLoss, done == 0 ? 0 : (System.nanoTime() - startTime) / 1e9 / done, peakAll,
+                    peaks, perScale[0], perScale[1]);
         }
-        double[][] perScale = evaluate(Math.min(256, data.n()));
-        int done = step - first;
-        return new Summary(step, lastLoss, done == 0 ? 0 : (System.nanoTime() - start) / 1e9 / done, peakAll, peaks,
-                perScale[0], perScale[1]);
     }
+
+    /**
+     * Refuses a resume whose model or options differ from the stored run's, except a longer (or shorter, not below
+     * the checkpoint's step) {@code --steps}, which is announced, and the checkpoint and log intervals.
+     */
+    private void checkResume(Map<String, String> meta) {
+        TransformerConfig storedCfg = GSON.fromJson(meta.get("model.config"), TransformerConfig.class);
+        Options stored = GSON.fromJson(meta.get("train.options"), Options.class);
+        int at = Integer.parseInt(meta.get("step"));
+        ResumeCheck check = new ResumeCheck().compare(storedCfg, model.cfg, CONFIG_NAMES, Set.of())
+                .compare(stored, o, OPTION_NAMES, Set.of("steps", "checkpointEvery", "logEvery"));
+        if (meta.containsKey("data.size") && Integer.parseInt(meta.get("data.size")) != data.n()) {
+            check.add("a token set of " + data.n() + " images (the run's has " + meta.get("data.size") + ")");
+        }
+        if (tokenizer != null && meta.containsKey("tokenizer") && !tokenizer.equals(meta.get("tokenizer"))) {
+            check.add("tokens of tokenizer " + tokenizer + " (the run's are of " + meta.get("tokenizer") + ")");
+        }
+        if (o.steps() < at) {
+            check.add("--steps " + o.steps() + " (the checkpoint is at step " + at + ")");
+        }
+        check.orRefuse(checkpointFile());
+        if (o.steps() != stored.steps()) {
+            console.printf(java.util.Locale.ROOT, "--steps %d: the run of %d steps continues to step %d; the"
+                    + " learning-rate schedule (warm-up and decay) now spans %d steps%n", o.steps(), stored.steps(),
+                    o.steps(), o.steps());
+        }
+    }
+
+    /** User-facing names of {@link TransformerConfig} fields: the {@code train} options, or where they come from. */
+    private static final Map<String, String> CONFIG_NAMES = Map.ofEntries(Map.entry("depth", "--depth"),
+            Map.entry("width", "--width"), Map.entry("heads", "--heads"), Map.entry("dropPath", "--drop-path"),
+            Map.entry("gateInit", "--gate-init"), Map.entry("refineStep", "--refine-step"),
+            Map.entry("kernel", "--kernel"), Map.entry("vocab", "the token cache's vocabulary"),
+            Map.entry("codeDim", "the token cache's code dimension"), Map.entry("classes", "the token cache's classes"),
+            Map.entry("schedule", "the token cache's schedule"), Map.entry("condDrop", "class dropout"));
+
+    /** User-facing names of {@link Options} fields: the {@code train} options. */
+    private static final Map<String, String> OPTION_NAMES = Map.ofEntries(Map.entry("pattern", "--model"),
+            Map.entry("mode", "--mode"), Map.entry("ratioK", "--ratio-k"), Map.entry("batch", "--batch"),
+            Map.entry("lr", "--lr"), Map.entry("warmupFraction", "--warmup"), Map.entry("weightDecay", "--wd"),
+            Map.entry("clip", "gradient clip"), Map.entry("labelSmoothing", "--label-smoothing"),
+            Map.entry("seed", "--seed"));
 
     /** What one optimiser step did: its loss, the group(s) trained, lr, gradient norm, the bytes the graph held. */
     public record StepResult(double loss, String group, float lr, double gradNorm, long graphBytes) {
@@ -229,8 +295,9 @@ public final class TransformerTrainer {
         st.put("rng.labels", Long.toString(labelRng.offset()));
         st.put("rng.model", Long.toString(modelRng.offset()));
         st.put("rng.model.seed", Long.toString(modelRng.seed()));
-        st.put("model.config", new Gson().toJson(model.cfg));
-        st.put("train.options", new Gson().toJson(o));
+        st.put("model.config", GSON.toJson(model.cfg));
+        st.put("train.options", GSON.toJson(o));
+        st.put("data.size", Integer.toString(data.n()));
         if (tokenizer != null) {
             st.put("tokenizer", tokenizer);
         }

@@ -1,5 +1,7 @@
 package dev.mvarj.mvar.vq;
 
+import com.google.gson.Gson;
+import com.google.gson.JsonParseException;
 import dev.mvarj.autograd.F;
 import dev.mvarj.autograd.GradMode;
 import dev.mvarj.autograd.Variable;
@@ -7,7 +9,11 @@ import dev.mvarj.mvar.data.DataLoader;
 import dev.mvarj.mvar.data.ImageDataset;
 import dev.mvarj.mvar.train.Charts;
 import dev.mvarj.mvar.train.MetricsLog;
+import dev.mvarj.mvar.train.Divergence;
 import dev.mvarj.mvar.train.Progress;
+import dev.mvarj.mvar.train.ResumeCheck;
+import dev.mvarj.mvar.train.RunDirectory;
+import dev.mvarj.mvar.train.RunException;
 import dev.mvarj.nn.AdamW;
 import dev.mvarj.nn.Checkpoint;
 import dev.mvarj.nn.ParameterStore;
@@ -15,6 +21,7 @@ import dev.mvarj.nn.Schedule;
 import dev.mvarj.tensor.Device;
 import dev.mvarj.tensor.MemoryScope;
 import dev.mvarj.tensor.Tensor;
+import dev.mvarj.tensor.io.SafeTensors;
 import dev.mvarj.tensor.random.Rng;
 
 import java.io.IOException;
@@ -26,6 +33,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Trains the multi-scale VQ-VAE (spec §1.5, §6.2): pixel MSE (or L1) + the VQ loss, straight-through to the
@@ -138,19 +146,36 @@ public final class TokenizerTrainer {
 
     /** Trains to {@code settings.steps}, resuming from {@code out}/{@value #CHECKPOINT} when {@code resume}. */
     public Result train(boolean resume) throws IOException {
-        return train(resume, st.steps());
+        return train(resume ? RunDirectory.Start.RESUME : RunDirectory.Start.FRESH, st.steps());
+    }
+
+    /** As {@link #train(RunDirectory.Start, int)} with a fresh run ({@code resume} false) or a resumed one. */
+    public Result train(boolean resume, int stopAt) throws IOException {
+        return train(resume ? RunDirectory.Start.RESUME : RunDirectory.Start.FRESH, stopAt);
     }
 
     /**
-     * As {@link #train(boolean)}, but stops after step {@code stopAt} (writing a checkpoint there, as an interrupted
-     * run would have); returns null unless the run is complete.
+     * Trains to {@code settings.steps}, but stops after step {@code stopAt} (writing a checkpoint there, as an
+     * interrupted run would have); returns null unless the run is complete. The output directory is held as a
+     * {@link RunDirectory} meanwhile; a resumed run must have the model, data set and settings of the stored one
+     * (a longer run is allowed), and its metrics are trimmed back to the checkpoint's step.
+     *
+     * @throws RunException when the directory is in use or holds a run {@code start} does not allow, when a resume
+     *                      would change the run, or when the loss or the gradient norm stops being finite
      */
-    public Result train(boolean resume, int stopAt) throws IOException {
-        Files.createDirectories(out);
+    public Result train(RunDirectory.Start start, int stopAt) throws IOException {
+        try (RunDirectory run = RunDirectory.open(out, CHECKPOINT, start, log)) {
+            return train(run, stopAt);
+        }
+    }
+
+    private Result train(RunDirectory run, int stopAt) throws IOException {
         Path ckpt = out.resolve(CHECKPOINT);
-        boolean resumed = resume && Files.exists(ckpt);
+        boolean resumed = run.resumes();
+        int saved = -1;
         if (resumed) {
             load(ckpt);
+            saved = step;
             log.printf(Locale.ROOT, "resumed from %s at step %d%n", ckpt, step);
         } else {
             initCodebook();
@@ -159,11 +184,13 @@ public final class TokenizerTrainer {
                 model.parameterCount(), train.name(), train.size(), st.steps(), st.batch(), st.lr(),
                 st.l1() ? "L1" : "MSE");
         long t0 = System.nanoTime();
-        try (MetricsLog metrics = new MetricsLog(out.resolve("metrics.jsonl"), !resumed)) {
+        Path metricsFile = out.resolve(RunDirectory.METRICS);
+        try (MetricsLog metrics = resumed ? MetricsLog.resume(metricsFile, step) : new MetricsLog(metricsFile, true)) {
             Progress progress = new Progress("tokenizer", st.steps(), st.logEvery(), log, step);
             model.train();
             while (step < Math.min(stopAt, st.steps())) {
                 StepResult r = step();
+                Divergence.check(step, "loss", r.loss(), "gradient norm", r.gradNorm(), saved, ckpt);
                 float recLoss = r.recLoss(), vqLoss = r.vqLoss(), lr = r.lr();
                 double gradNorm = r.gradNorm();
                 progress.update(step, st.batch(), "rec", (double) recLoss, "vq", (double) vqLoss,
@@ -188,6 +215,7 @@ public final class TokenizerTrainer {
                 }
                 if (step % st.checkpointEvery() == 0 || step == st.steps() || step == stopAt) {
                     save(ckpt);
+                    saved = step;
                 }
             }
             if (step < st.steps()) {
@@ -349,21 +377,65 @@ public final class TokenizerTrainer {
         state.put("trainer.guard_rng", Long.toString(guardRng.offset()));
         state.put("trainer.hit_window", window.encode());
         state.put("trainer.dataset", train.name());
-        state.put("trainer.settings", st.toString());
+        state.put("trainer.dataset.size", Integer.toString(train.size()));
+        state.put("trainer.settings", GSON.toJson(st));
         model.save(file, optimizer, state);
     }
 
     private void load(Path file) throws IOException {
-        VqVaeConfig stored = VqVae.readConfig(file);
-        if (!stored.equals(config)) {
-            throw new IOException(file + ": written for " + stored.toJson() + ", this run uses " + config.toJson());
-        }
+        checkResume(file, VqVae.readConfig(file), SafeTensors.read(file).metadata());
         Map<String, String> state = Checkpoint.load(file, model, optimizer);
         step = Integer.parseInt(state.get("trainer.step"));
         loader.seek(Long.parseLong(state.get("trainer.loader_position")));
         guardRng.seek(Long.parseLong(state.get("trainer.guard_rng")));
         window.decode(state.get("trainer.hit_window"));
     }
+
+    /**
+     * Refuses a resume whose model, data set or settings differ from the stored run's, except the number of steps
+     * (announced; the warm-up follows it) and the evaluation, checkpoint and log intervals.
+     */
+    private void checkResume(Path file, VqVaeConfig stored, Map<String, String> meta) {
+        ResumeCheck check = new ResumeCheck().compare(stored, config, CONFIG_NAMES, Set.of());
+        if (meta.containsKey("trainer.dataset") && !meta.get("trainer.dataset").equals(train.name())) {
+            check.add("data set " + train.name() + " (the run's is " + meta.get("trainer.dataset") + ")");
+        }
+        String size = meta.get("trainer.dataset.size");
+        if (size != null && Integer.parseInt(size) != train.size()) {
+            check.add("a training set of " + train.size() + " images (the run's has " + size + ")");
+        }
+        Settings was;
+        try {
+            was = GSON.fromJson(meta.get("trainer.settings"), Settings.class);
+        } catch (JsonParseException e) {
+            was = null;                                           // written before settings were stored as JSON
+        }
+        int at = Integer.parseInt(meta.get("trainer.step"));
+        if (was != null) {
+            check.compare(was, st, SETTING_NAMES, Set.of("steps", "warmup", "logEvery", "evalEvery", "evalImages",
+                    "finalEvalImages", "checkpointEvery"));
+            if (st.steps() < at) {
+                check.add("--steps " + st.steps() + " (the checkpoint is at step " + at + ")");
+            }
+        }
+        check.orRefuse(file);
+        if (was != null && was.steps() != st.steps()) {
+            log.printf(Locale.ROOT, "--steps %d: the run of %d steps continues to step %d; the learning-rate schedule"
+                    + " (warm-up and cosine decay) now spans %d steps%n", st.steps(), was.steps(), st.steps(),
+                    st.steps());
+        }
+    }
+
+    private static final Gson GSON = new Gson();
+
+    /** User-facing names of {@link VqVaeConfig} fields: the {@code tokenizer train} options, or their source. */
+    private static final Map<String, String> CONFIG_NAMES = Map.of("ch", "--ch", "vocab", "--vocab", "codeDim",
+            "--code-dim", "attnLowest", "--attn-lowest", "midAttn", "--mid-attn", "imageChannels",
+            "the data set's image channels", "imageSize", "the data set's image size");
+
+    /** User-facing names of {@link Settings} fields: the {@code tokenizer train} options. */
+    private static final Map<String, String> SETTING_NAMES = Map.of("batch", "--batch", "lr", "--lr", "seed",
+            "--seed", "l1", "--l1");
 
     // ==================================================================================== evaluation
 

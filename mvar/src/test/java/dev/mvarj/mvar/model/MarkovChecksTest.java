@@ -133,7 +133,7 @@ class MarkovChecksTest {
         Tensor lab = Tensor.ofInts(new int[]{2, 4, cfg.classes(), cfg.classes()}, 4);
         Tensor x = Tensor.zeros(2 * B, SCHEDULE.length() - 1, C);
         Tensor fhat = Tensor.zeros(B, C, SCHEDULE.last(), SCHEDULE.last());
-        Rng rng = new Rng(st.seed());
+        Rng[] rng = Sampler.streams(st.seed(), 0, B);                  // one stream per sample, as the sampler
         try (var g = GradMode.off()) {
             for (int s = 0; s < S; s++) {
                 Tensor lg = m.forward(lab, x, 0, s + 1, AttentionPattern.VAR).data()
