@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 @Command(name = "mvarj", mixinStandardHelpOptions = true, version = "mvarj 0.1.0",
         description = "MVAR (Markovian Visual AutoRegressive modeling) from scratch on the JVM.",
         subcommands = {InfoCommand.class, DemoCommand.class, TrainCommand.class, SampleCommand.class, EvalCommand.class,
-                MemoryCommand.class,
+                MemoryCommand.class, FiguresCommand.class,
                 TokenizerCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
