@@ -45,7 +45,7 @@ public final class FiguresCommand implements Callable<Integer> {
     @Option(names = "--checkpoint", description = "a trained VAR or MVAR checkpoint to sample (repeatable)")
     List<Path> checkpoints = new ArrayList<>();
 
-    @Option(names = "--per-class", defaultValue = "8", description = "samples per class in a grid (default: ${DEFAULT-VALUE})")
+    @Option(names = "--per-class", defaultValue = "6", description = "samples per class in a grid (default: ${DEFAULT-VALUE})")
     int perClass;
 
     @Option(names = "--seed", defaultValue = "7", description = "sampling seed (default: ${DEFAULT-VALUE})")
@@ -66,7 +66,9 @@ public final class FiguresCommand implements Callable<Integer> {
             Sampler.Settings st = new Sampler.Settings(1.5f, 0, 0.95f, seed);
             Generation.Samples s = Generation.generate(t.model(), vae, pattern, perClass, 40, st);
             Path grid = out.resolve("samples-" + pattern.name().toLowerCase(Locale.ROOT) + ".png");
-            Generation.write(s, perClass, grid, null);
+            int c = s.images().size(1), side = s.images().size(2);
+            Charts.imageGrid(grid, s.images().toFloatArray(), s.labels().length, c, side, side, perClass, 1);
+            indexed(grid);
             System.out.println("wrote " + grid);
             if (first) {
                 progression(t, vae, pattern, st, out.resolve("progression.png"));
@@ -163,8 +165,19 @@ public final class FiguresCommand implements Callable<Integer> {
                 System.arraycopy(img, b * per, px, (b * S + s) * per, per);
             }
         }
-        Charts.imageGrid(file, px, classes * S, c, size, size, S, 2);
+        Charts.imageGrid(file, px, classes * S, c, size, size, S, 1);
+        indexed(file);
         System.out.println("wrote " + file);
+    }
+
+    /** Rewrites a PNG with a 256-colour palette, which keeps the sample pictures to tens of KB. */
+    private static void indexed(Path file) throws IOException {
+        BufferedImage rgb = ImageIO.read(file.toFile());
+        BufferedImage img = new BufferedImage(rgb.getWidth(), rgb.getHeight(), BufferedImage.TYPE_BYTE_INDEXED);
+        Graphics2D g = img.createGraphics();
+        g.drawImage(rgb, 0, 0, null);
+        g.dispose();
+        ImageIO.write(img, "png", file.toFile());
     }
 
     private static boolean[][] dense(AttentionMask.KeyRanges r, int L) {
