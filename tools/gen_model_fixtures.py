@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Whole-model PyTorch reference for a tiny VAR and a tiny MVAR (spec §2, §3), written out by hand in float64.
+"""Whole-model PyTorch reference for a tiny VAR and a tiny MVAR written out by hand in float64
+(docs/model.md#next-scale-prediction, docs/model.md#mvar).
 
 Writes mvar/src/test/resources/fixtures/model__{var,mvar}.safetensors:
   param.<name>     every parameter, under VAR's state-dict names (random values, not the init, so every path counts)

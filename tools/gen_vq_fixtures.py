@@ -4,9 +4,9 @@
 Writes small safetensors files into mvar/src/test/resources/fixtures/vq/
 (see the "gen_vq_fixtures.py" section of tools/README.md):
 
-  * quantizer__<case>: the residual quantiser of mvar-spec §1.3 (encode: f ->
-    per-scale indices and the cumulative fhat), the teacher-forcing input of
-    §1.6, and the training forward of §1.5 (VQ loss on the cumulative fhat,
+  * quantizer__<case>: the residual quantiser of docs/model.md (encode: f ->
+    per-scale indices and the cumulative fhat), the teacher-forcing input, and
+    the training forward (VQ loss on the cumulative fhat,
     straight-through output) with the gradients of the VQ loss w.r.t. the
     codebook, every phi refiner and f. Written out by hand in float64, as
     VAR's models/quant.py computes it, from random f, codebook and phi weights.
@@ -44,7 +44,7 @@ MIN_MARGIN = 1e-3
 
 
 def phi_index(K, at):
-    """m(s) of mvar-spec §1.2 (numpy linspace ticks, argmin ties to the first)."""
+    """m(s) of docs/model.md#multi-scale-residual-quantization (numpy linspace ticks, argmin ties to the first)."""
     ticks = np.linspace(1 / 3 / K, 1 - 1 / 3 / K, K) if K == 4 else np.linspace(1 / 2 / K, 1 - 1 / 2 / K, K)
     return int(np.argmin(np.abs(ticks - at)))
 
@@ -78,7 +78,7 @@ def nearest(z_nc, E):
 
 
 def quantize(f, E, ws, bs, pn, mapping, r):
-    """mvar-spec §1.3: indices per scale and the cumulative fhat after each scale."""
+    """docs/model.md#multi-scale-residual-quantization: indices per scale and the cumulative fhat after each scale."""
     B, C, h, _ = f.shape
     S = len(pn)
     rest, fhat = f.clone(), torch.zeros_like(f)
@@ -99,7 +99,7 @@ def quantize(f, E, ws, bs, pn, mapping, r):
 
 
 def teacher_forcing(idx_all, E, ws, bs, pn, mapping, r, C):
-    """mvar-spec §1.6: (B, L - n[0], C) from ground-truth indices."""
+    """docs/model.md#teacher-forcing-from-the-cumulative-reconstruction: (B, L - n[0], C) from ground-truth indices."""
     B = idx_all[0].shape[0]
     h = pn[-1]
     S = len(pn)
@@ -114,7 +114,7 @@ def teacher_forcing(idx_all, E, ws, bs, pn, mapping, r, C):
 
 
 def training_forward(f, E, ws, bs, pn, mapping, r, beta):
-    """mvar-spec §1.5 (VectorQuantizer2.forward): VQ loss on the cumulative fhat, straight-through output."""
+    """docs/model.md#tokenizer-training (VectorQuantizer2.forward): VQ loss on the cumulative fhat, straight-through output."""
     B, C, h, _ = f.shape
     S = len(pn)
     f_no_grad = f.detach()

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # PyTorch peer for TransformerBlockBenchmark, 1 and 2 threads. Needs Debian's python3-torch and libopenblas0-pthread.
 # OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE are unset in this command only (they force AVX2 kernels here); the
-# allocator and OpenMP settings follow the tuned runtime of the feasibility study (glibc keeps large blocks).
+# allocator and OpenMP settings follow a tuned PyTorch runtime (glibc keeps large blocks).
 set -euo pipefail
 cd "$(dirname "$0")"
 for t in 1 2; do

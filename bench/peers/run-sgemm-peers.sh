@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # numpy + OpenBLAS SGEMM on the SgemmBenchmark shapes, 1 and 2 threads.
-# OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE are preset on this machine kind and force slower AVX2 kernels
-# (feasibility study, pitfall 2), so they are unset: OpenBLAS then autodetects its AVX-512 kernels.
+# OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE are preset on this machine kind and force slower AVX2 kernels,
+# so they are unset: OpenBLAS then autodetects its AVX-512 kernels.
 # usage: bench/peers/run-sgemm-peers.sh [SHAPE ...]     (e.g. 1024x1024x1024; default all)
 # REPS (timed calls, default 15) and WARMUP (seconds, default 1) are passed through.
 set -euo pipefail

@@ -34,7 +34,7 @@ import java.util.concurrent.TimeUnit;
  * <ul>
  *   <li>{@code fashion}: the README's default model: depth 4, width 128, 4 heads, scales (1,2,3,4,6,8), V 256,
  *       Cvae 16, batch 32; MVAR refine step 4, k 3.</li>
- *   <li>{@code d16}: VAR-d16 on 256-px ImageNet (spec §4): depth 16, width 1024, 16 heads, scales
+ *   <li>{@code d16}: VAR-d16 on 256-px ImageNet (docs/model.md#official-defaults-and-where-this-project-differs): depth 16, width 1024, 16 heads, scales
  *       (1,2,3,4,5,6,8,10,13,16), V 4096, Cvae 32, 1000 classes, batch 32; MVAR refine step 8, k 7. For a GPU:
  *       on a CPU or PoCL a step takes minutes.</li>
  * </ul>

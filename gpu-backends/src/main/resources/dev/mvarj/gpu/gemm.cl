@@ -4,7 +4,7 @@
 // each work-item keeps an RM x RN block of accumulators in registers (register blocking), reading its rows
 // ty, ty + LY, ... and columns tx, tx + LX, ... so local reads are conflict-free and global writes coalesce.
 // Tile sizes are build options chosen from the device (OpenClBackend.GemmConfig); edges are zero-padded.
-// On PoCL (a CPU driver) a barrier kernel like this is slow (feasibility pitfall 13); it is here for correctness
+// On PoCL (a CPU driver) a barrier kernel like this is slow; it is here for correctness
 // on PoCL and speed on GPUs.
 
 #ifndef TM

@@ -27,7 +27,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
 /**
- * The end-to-end proof of issue 7: VAR and MVAR train on the OpenCL device with the CPU's loss curve, the same final
+ * The end-to-end device proof: VAR and MVAR train on the OpenCL device with the CPU's loss curve, the same final
  * weights and optimiser state, and sample the same images. Every random draw (data order, class dropout, drop
  * path, the token draw) happens on the host, so both runs see identical randomness and differ only by float
  * rounding in the kernels.

@@ -72,7 +72,7 @@ public final class ParameterStore {
     }
 
     /**
-     * VAR's rule (spec §4.2): no weight decay for 1-D parameters (biases, norm weights, per-head scales) and for
+     * VAR's rule (docs/model.md#optimisation): no weight decay for 1-D parameters (biases, norm weights, per-head scales) and for
      * position/level embeddings and start tokens.
      */
     public static Predicate<String> varNoDecay(Module model) {

@@ -14,7 +14,8 @@ import java.util.Arrays;
  *       are of this kind ({@link #blockCausal}, {@link #blockDiagonal}).</li>
  * </ul>
  *
- * Masks broadcast over batch and heads. They are built from the scale schedule, never loaded (design §6).
+ * Masks broadcast over batch and heads. They are built from the scale schedule, never loaded
+ * (docs/model.md#masks-are-never-stored).
  */
 public sealed interface AttentionMask {
 
@@ -107,14 +108,14 @@ public sealed interface AttentionMask {
     }
 
     /**
-     * VAR's training mask (mvar-spec §2.5): a token sees every token of its own and earlier scales. Scale s holds
+     * VAR's training mask (docs/model.md#var-block-causal-attention): a token sees every token of its own and earlier scales. Scale s holds
      * {@code scaleTokenCounts[s]} tokens (e.g. 1, 4, 16, 64, 256 for patch sides 1, 2, 4, 8, 16); L = their sum.
      */
     static KeyRanges blockCausal(int... scaleTokenCounts) {
         return blocks(scaleTokenCounts, true);
     }
 
-    /** MVAR's scale-Markov mask (mvar-spec §3(a)): a token sees exactly the tokens of its own scale. */
+    /** MVAR's scale-Markov mask (docs/model.md#scale-markov-attention): a token sees exactly the tokens of its own scale. */
     static KeyRanges blockDiagonal(int... scaleTokenCounts) {
         return blocks(scaleTokenCounts, false);
     }

@@ -6,7 +6,7 @@ import java.util.List;
 import java.util.function.Supplier;
 
 /**
- * Deterministic lifetimes for the storage a piece of work allocates (design §4): every {@link Storage} created on
+ * Deterministic lifetimes for the storage a piece of work allocates (docs/architecture.md#memory): every {@link Storage} created on
  * this thread while a scope is open belongs to it, and {@link #close()} releases all of them except those handed
  * on with {@link #keep}. A training step and each block of a sampling pass run in one, so device buffers go back
  * to the pool at once instead of when the garbage collector notices, and {@link MemoryStats}' live and peak bytes

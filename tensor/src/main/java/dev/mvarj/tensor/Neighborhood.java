@@ -3,7 +3,8 @@ package dev.mvarj.tensor;
 import java.util.Arrays;
 
 /**
- * The 2-D neighbourhood of MVAR's spatial-Markov attention (mvar-spec §3(b), NATTEN's rule): on a grid × grid map
+ * The 2-D neighbourhood of MVAR's spatial-Markov attention
+ * (docs/model.md#spatial-markov-neighbourhood-attention, NATTEN's rule): on a grid × grid map
  * (tokens row-major, N = grid²), query (i, j) sees exactly kernel² keys, rows [a_i, a_i + k) × cols [a_j, a_j + k)
  * with a_i = clamp(i − ⌊k/2⌋, 0, grid − k). Windows are shifted inward at the borders, never padded.
  */

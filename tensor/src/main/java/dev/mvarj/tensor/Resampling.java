@@ -5,7 +5,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * AREA and BICUBIC image resizing exactly as PyTorch's {@code F.interpolate} (mvar-spec §1.4), as fixed separable
+ * AREA and BICUBIC image resizing exactly as PyTorch's {@code F.interpolate} (docs/model.md#resampling), as fixed separable
  * 1-D matrices: {@code Y = A_h · X · A_wᵀ} for every (B, C) plane, computed with GEMM. Both modes are linear, so
  * their gradient is the same product with the transposed matrices ({@link #resizeBackward}).
  *

@@ -9,7 +9,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.data.Offset.offset;
 
-/** The AREA and BICUBIC matrices of mvar-spec §1.4 and the separable resize built on them. */
+/** The AREA and BICUBIC matrices of docs/model.md#resampling and the separable resize built on them. */
 class ResamplingTest {
 
     private static final int[] SIZES = {1, 2, 3, 4, 5, 6, 8, 10, 13, 16, 32};

@@ -21,7 +21,7 @@ import java.util.Map;
         footer = "Exit status: 0 done, 1 failed while working, 2 bad input. --verbose (or MVARJ_VERBOSE=1) adds the"
                 + " stack trace to an error.",
         subcommands = {InfoCommand.class, DemoCommand.class, TrainCommand.class, SampleCommand.class, EvalCommand.class,
-                MemoryCommand.class,
+                MemoryCommand.class, FiguresCommand.class,
                 TokenizerCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 

@@ -21,7 +21,7 @@ import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 
-/** {@code mvarj tokenizer train | eval | reconstruct | cache}: the multi-scale VQ-VAE (spec §1). */
+/** {@code mvarj tokenizer train | eval | reconstruct | cache}: the multi-scale VQ-VAE (docs/model.md#the-tokenizer). */
 @Command(name = "tokenizer", mixinStandardHelpOptions = true,
         description = "Train, evaluate and apply the multi-scale residual VQ tokenizer (VAR's VQ-VAE).",
         subcommands = {TokenizerCommand.Train.class, TokenizerCommand.Eval.class,
@@ -91,7 +91,8 @@ public final class TokenizerCommand implements Runnable {
             return train ? Shapes.generate(shapesTrain, 1) : Shapes.generate(shapesTest, 2);
         }
 
-        /** The default model for the data set (spec §6.2): V = 256 for Fashion-MNIST, 512 for RGB shapes. */
+        /** The default model for the data set
+         * (docs/model.md#official-defaults-and-where-this-project-differs): V = 256 for Fashion-MNIST, 512 for RGB shapes. */
         VqVaeConfig defaultConfig() {
             return resolved().equals("fashion-mnist") ? VqVaeConfig.fashionMnist() : VqVaeConfig.shapes();
         }

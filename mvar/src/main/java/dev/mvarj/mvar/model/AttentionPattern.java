@@ -3,12 +3,14 @@ package dev.mvarj.mvar.model;
 import dev.mvarj.tensor.AttentionMask;
 
 /**
- * Which tokens attend to which: the only difference between VAR and MVAR inside the transformer (design §6).
+ * Which tokens attend to which: the only difference between VAR and MVAR inside the transformer
+ * (docs/model.md#next-scale-prediction).
  *
  * <ul>
- *   <li>VAR: block-causal over all scales (§2.5): a token sees its own and every earlier scale.</li>
- *   <li>MVAR: each scale attends only to itself (scale-Markov, §3(a)); from {@code refineStep} on, each token sees
- *       only the k×k neighbourhood clamped inside its grid (spatial-Markov, §3(b)).</li>
+ *   <li>VAR: block-causal over all scales (docs/model.md#var-block-causal-attention): a token sees its own and every earlier scale.</li>
+ *   <li>MVAR: each scale attends only to itself (docs/model.md#scale-markov-attention); from {@code refineStep} on, each token sees
+ *       only the k×k neighbourhood clamped inside its grid
+ *       (docs/model.md#spatial-markov-neighbourhood-attention).</li>
  * </ul>
  * Masks are always rebuilt from the schedule, never loaded from a checkpoint.
  */
@@ -42,7 +44,7 @@ public enum AttentionPattern {
                 0, 0);
     }
 
-    /** Query-key pairs per image that a full forward computes (the efficiency figure of spec §3(f), §6.3). */
+    /** Query-key pairs per image that a full forward computes (docs/model.md#attention-cost). */
     public long attentionPairs(TransformerConfig cfg) {
         ScaleSchedule sch = cfg.schedule();
         long pairs = 0;

@@ -14,7 +14,8 @@ import dev.mvarj.tensor.random.Rng;
 import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
 
-/** The transformer's building blocks, in the order spec §2 introduces them; names follow VAR's state dict. */
+/** The transformer's building blocks, in the order docs/model.md#next-scale-prediction
+ * introduces them; names follow VAR's state dict. */
 public final class Blocks {
 
     private Blocks() {
@@ -22,7 +23,7 @@ public final class Blocks {
 
     /**
      * Runs a sub-step of a block; during inference (no graph) its temporaries are released as soon as it returns,
-     * keeping only its results, as a reference-counted runtime would (design §4). While training it is a plain
+     * keeping only its results, as a reference-counted runtime would (docs/architecture.md#memory). While training it is a plain
      * call: the graph needs the temporaries for backward.
      */
     static Variable[] inferenceScoped(Supplier<Variable[]> step) {
@@ -59,7 +60,8 @@ public final class Blocks {
     }
 
     /**
-     * Self-attention with L2-normalised q and k and a learned per-head logit scale (§2.4):
+     * Self-attention with L2-normalised q and k and a learned per-head logit scale
+     * (docs/model.md#attention-layer):
      * q ← normalize(q) · exp(min(σ_h, ln 100)), k ← normalize(k), softmax scale 1.
      * x (B, L, C) -> (B, L, C).
      */
@@ -146,7 +148,7 @@ public final class Blocks {
     }
 
     /**
-     * The AdaLN block (§2.3): (γ1, γ2, s1, s2, b1, b2) = ada_lin(cond);
+     * The AdaLN block (docs/model.md#adaln-blocks): (γ1, γ2, s1, s2, b1, b2) = ada_lin(cond);
      * x += DropPath(γ1 ⊙ Attn(LN(x) ⊙ (1 + s1) + b1)); x += DropPath(γ2 ⊙ FFN(LN(x) ⊙ (1 + s2) + b2)).
      */
     public static final class AdaLnBlock extends Module {
@@ -176,7 +178,7 @@ public final class Blocks {
         }
     }
 
-    /** AdaLN before the head (§2.6): (s, b) = ada_lin(cond); LN(x) ⊙ (1 + s) + b. */
+    /** AdaLN before the head (docs/model.md#adaln-blocks): (s, b) = ada_lin(cond); LN(x) ⊙ (1 + s) + b. */
     public static final class AdaLnBeforeHead extends Module {
         final int C;
         final AdaLin adaLin;

@@ -16,9 +16,10 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The class-conditional next-scale-prediction transformer of VAR (spec §2); MVAR is the same network run with
- * the {@link AttentionPattern#MVAR} pattern (§3). Parameter names match VAR's state dict, so its checkpoints and
- * ours line up, and fine-tuning VAR → MVAR is a plain load (§3(e); masks are never stored).
+ * The class-conditional next-scale-prediction transformer of VAR (docs/model.md#next-scale-prediction); MVAR is the same network run with
+ * the {@link AttentionPattern#MVAR} pattern (docs/model.md#mvar). Parameter names match VAR's state dict, so its checkpoints and
+ * ours line up, and fine-tuning VAR → MVAR is a plain load
+ * (docs/model.md#masks-are-never-stored).
  */
 public final class NextScaleTransformer extends Module {
 
@@ -54,7 +55,7 @@ public final class NextScaleTransformer extends Module {
         initWeights(rng, std);
     }
 
-    /** §2.7: truncated normal std √(1/3C) for every Linear and Embedding, then the head/AdaLN/residual scalings. */
+    /** docs/model.md#initialisation: truncated normal std √(1/3C) for every Linear and Embedding, then the head/AdaLN/residual scalings. */
     private void initWeights(Rng rng, float std) {
         namedParameters().forEach((name, v) -> {
             if (name.endsWith(".bias") || name.endsWith("q_bias") || name.endsWith("v_bias")) {
@@ -100,7 +101,8 @@ public final class NextScaleTransformer extends Module {
 
     /**
      * The input tokens of scales [from, to) (B, n, C): position 0 is class_emb + pos_start, position p > 0 is
-     * word_embed(X[p − 1]); every position adds pos_1LC[p] + lvl_embed[level(p)] (§2.2).
+     * word_embed(X[p − 1]); every position adds pos_1LC[p] + lvl_embed[level(p)]
+     * (docs/model.md#input-embedding).
      *
      * @param x the teacher-forcing input (B, L − n[0], Cvae), or just the rows of these scales when {@code rowsOnly}
      */
@@ -164,7 +166,7 @@ public final class NextScaleTransformer extends Module {
 
     /**
      * VAR's loss for the logits of scales [from, to) (B, n, V): Σ over the group's tokens of CE / (B·L), with L the
-     * whole sequence length (§2.8, §3(c): every token weighs 1/L whatever group it is trained in).
+     * whole sequence length (docs/model.md#loss: every token weighs 1/L whatever group it is trained in).
      *
      * @param targets the whole sequence's indices (B, L) I32
      */

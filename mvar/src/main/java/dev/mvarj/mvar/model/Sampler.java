@@ -12,7 +12,7 @@ import dev.mvarj.tensor.random.Rng;
 import java.util.Arrays;
 
 /**
- * Class-conditional generation, coarse to fine (spec §2.9, §3(d)). VAR keeps a KV cache of every generated token;
+ * Class-conditional generation, coarse to fine (docs/model.md#sampling). VAR keeps a KV cache of every generated token;
  * MVAR runs each scale on its own tokens only and keeps none. Guidance follows the linear ramp
  * t = cfg · s/(S − 1), logits = (1 + t)·cond − t·uncond; for MVAR, cfg = 1 switches guidance off (no doubled batch).
  *

@@ -3,7 +3,7 @@ package dev.mvarj.mvar.model;
 import dev.mvarj.tensor.Tensor;
 
 /**
- * What the sampler needs from the tokenizer (spec §2.9): adding a sampled scale to the running reconstruction,
+ * What the sampler needs from the tokenizer (docs/model.md#sampling): adding a sampled scale to the running reconstruction,
  * and resampling that reconstruction to the next scale's grid as the next input.
  */
 public interface ScaleQuantizer {

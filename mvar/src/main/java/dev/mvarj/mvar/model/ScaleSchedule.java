@@ -4,7 +4,7 @@ import java.util.Arrays;
 
 /**
  * The scale schedule {@code patch_nums}: scale s is a pn[s] × pn[s] token grid, flattened row-major; scales are
- * concatenated coarse to fine into one sequence of length L (spec §0 notation).
+ * concatenated coarse to fine into one sequence of length L (docs/model.md#notation).
  */
 public record ScaleSchedule(int[] sides) {
 
@@ -21,7 +21,7 @@ public record ScaleSchedule(int[] sides) {
         sides = sides.clone();
     }
 
-    /** The small configuration of spec §6.2: (1, 2, 3, 4, 6, 8), L = 130. */
+    /** The default small schedule (docs/model.md#official-defaults-and-where-this-project-differs): (1, 2, 3, 4, 6, 8), L = 130. */
     public static ScaleSchedule small() {
         return new ScaleSchedule(new int[]{1, 2, 3, 4, 6, 8});
     }

@@ -1,7 +1,8 @@
 package dev.mvarj.mvar.model;
 
 /**
- * The next-scale transformer's hyper-parameters (spec §2.1, §3, §6.2). VAR and MVAR share every field; MVAR
+ * The next-scale transformer's hyper-parameters
+ * (docs/model.md#official-defaults-and-where-this-project-differs). VAR and MVAR share every field; MVAR
  * additionally reads {@code refineStep} and {@code kernel}.
  *
  * @param depth         number of AdaLN blocks
@@ -13,7 +14,7 @@ package dev.mvarj.mvar.model;
  * @param schedule      the scale schedule
  * @param dropPath      the largest drop-path rate (the last block's), rising linearly from 0
  * @param condDrop      probability of replacing a label by the null class in training (0.1)
- * @param gateInit      alng: the initial scale of the AdaLN gates γ1, γ2 (§2.7)
+ * @param gateInit      alng: the initial scale of the AdaLN gates γ1, γ2 (docs/model.md#initialisation)
  * @param refineStep    MVAR: the first scale that uses neighbourhood attention (R)
  * @param kernel        MVAR: the neighbourhood side k
  */
@@ -36,7 +37,7 @@ public record TransformerConfig(int depth, int width, int heads, int vocab, int 
         }
     }
 
-    /** The recommended small model of spec §6.2: depth 4, C 128, 4 heads, R = 4, k = 3. */
+    /** The default small model (docs/model.md#official-defaults-and-where-this-project-differs): depth 4, C 128, 4 heads, R = 4, k = 3. */
     public static TransformerConfig small(int vocab, int codeDim, int classes, ScaleSchedule schedule) {
         return new TransformerConfig(4, 128, 4, vocab, codeDim, classes, schedule, 0f, 0.1f, 1e-3f,
                 Math.min(4, schedule.count()), 3);

@@ -6,7 +6,8 @@ import dev.mvarj.tensor.random.Rng;
 import dev.mvarj.tensor.Tensor;
 
 /**
- * A tokenised data set in memory, as the transformer trains on it (spec §1.6): for each image its index sequence
+ * A tokenised data set in memory, as the transformer trains on it
+ * (docs/model.md#teacher-forcing-from-the-cumulative-reconstruction): for each image its index sequence
  * (L), its teacher-forcing input (L − n[0], Cvae) and its label, for the image and for its horizontal flip.
  *
  * @param indices      N · L targets

@@ -30,7 +30,7 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Trains VAR or MVAR on a {@link TokenSet} (spec §3(c), §4.2, §6.2).
+ * Trains VAR or MVAR on a {@link TokenSet} (docs/model.md#training-group-cycle, docs/model.md#optimisation).
  *
  * <ul>
  *   <li>VAR: every step runs the whole sequence with the block-causal mask.</li>

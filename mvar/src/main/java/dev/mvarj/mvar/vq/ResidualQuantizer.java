@@ -19,7 +19,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * VAR's multi-scale residual quantizer ({@code VectorQuantizer2}, spec §1.2–§1.6): one codebook shared by all
+ * VAR's multi-scale residual quantizer ({@code VectorQuantizer2},
+ * docs/model.md#multi-scale-residual-quantization): one codebook shared by all
  * scales, AREA down- and BICUBIC up-resampling, the φ refiners, the cumulative reconstruction fhat.
  *
  * <p>Names follow VAR's state dict: {@code embedding.weight} (V, Cvae) and {@code quant_resi.qresi_ls.k.weight}
@@ -100,7 +101,7 @@ public final class ResidualQuantizer extends Module implements ScaleQuantizer {
     }
 
     /**
-     * m(s) of §1.2: argmin_j |tick_j − s/(S − 1)| (ties to the first), ticks = linspace(1/(3K), 1 − 1/(3K), K) for
+     * m(s) of docs/model.md#multi-scale-residual-quantization: argmin_j |tick_j − s/(S − 1)| (ties to the first), ticks = linspace(1/(3K), 1 − 1/(3K), K) for
      * K = 4 and linspace(1/(2K), 1 − 1/(2K), K) otherwise, as numpy's linspace computes them.
      */
     static int phiIndex(int K, double at) {
@@ -213,7 +214,7 @@ public final class ResidualQuantizer extends Module implements ScaleQuantizer {
         return phi(s, q);
     }
 
-    // ==================================================================================== §1.3 encode
+    // ==================================================================================== encode
 
     /**
      * The result of quantising f: per-scale indices (B, n[s]) I32, the cumulative reconstruction after each scale
@@ -226,7 +227,7 @@ public final class ResidualQuantizer extends Module implements ScaleQuantizer {
         }
     }
 
-    /** §1.3 without gradient: f (B, Cvae, h, w) -> indices, cumulative fhat per scale, quantiser inputs. */
+    /** Encoding without gradient (docs/model.md#multi-scale-residual-quantization): f (B, Cvae, h, w) -> indices, cumulative fhat per scale, quantiser inputs. */
     public Quantized quantize(Tensor f) {
         checkLatent(f);
         int S = schedule.count(), B = f.size(0);
@@ -247,7 +248,7 @@ public final class ResidualQuantizer extends Module implements ScaleQuantizer {
         return new Quantized(idx, fhats, inputs);
     }
 
-    /** §1.3 decode: fhat = Σ_s φ_{m(s)}(BICUBIC(E[idx_s], h)), (B, Cvae, h, w). */
+    /** Decoding (docs/model.md#multi-scale-residual-quantization): fhat = Σ_s φ_{m(s)}(BICUBIC(E[idx_s], h)), (B, Cvae, h, w). */
     public Tensor fhatFromIndices(Tensor[] indices) {
         checkIndices(indices, schedule.count());
         Tensor fhat = Tensor.zeros(indices[0].size(0), C, h, h);
@@ -257,10 +258,11 @@ public final class ResidualQuantizer extends Module implements ScaleQuantizer {
         return fhat;
     }
 
-    // ==================================================================================== collapse guards (§6.2)
+    // ==================================================================================== collapse guards
 
     /**
-     * Data-driven codebook initialisation (spec §6.2 collapse guard): scale by scale, {@code perScale[s]} codes are
+     * Data-driven codebook initialisation (a collapse guard,
+     * docs/model.md#tokenizer-training): scale by scale, {@code perScale[s]} codes are
      * drawn by k-means++ (D² sampling against the codes chosen so far) from the quantiser inputs z_s of the latents
      * {@code f} (B, Cvae, h, w); the residual is then updated with those codes, so later scales are seeded from
      * real residuals. Σ perScale must equal V.
@@ -341,7 +343,7 @@ public final class ResidualQuantizer extends Module implements ScaleQuantizer {
     }
 
     /**
-     * Dead-code re-seeding (spec §6.2): each code of {@code dead} is replaced by a quantiser input of the latest
+     * Dead-code re-seeding (docs/model.md#tokenizer-training): each code of {@code dead} is replaced by a quantiser input of the latest
      * batch ({@code q.inputs()}, all scales), drawn without replacement with probability ∝ its squared error to the
      * code it was assigned, normalised so that every scale carries the same total probability: codes move to where
      * the residuals are worst, and the coarse scales (a few positions per image) still get their share.
@@ -389,10 +391,10 @@ public final class ResidualQuantizer extends Module implements ScaleQuantizer {
         E.backend().copy(E, Tensor.of(book, V, C));
     }
 
-    // ==================================================================================== §1.5 training forward
+    // ==================================================================================== training forward
 
     /**
-     * The training forward (§1.5): the output for the decoder f + stopgrad(fhat − f) (straight-through), the VQ
+     * The training forward (docs/model.md#tokenizer-training): the output for the decoder f + stopgrad(fhat − f) (straight-through), the VQ
      * loss (1/S) Σ_s [β·MSE(stopgrad(fhat_s), f) + MSE(fhat_s, stopgrad(f))] on the cumulative fhat_s, and the
      * quantisation that produced it.
      */
@@ -424,7 +426,7 @@ public final class ResidualQuantizer extends Module implements ScaleQuantizer {
         return new Forward(F.straightThrough(f, fhat.detach()), loss, new Quantized(idx, fhats, inputs));
     }
 
-    // ==================================================================================== §1.6, §2.9
+    // ==================================================================================== teacher forcing and sampling
 
     /** fhat (B, Cvae, h, w) += φ_{m(s)}(up(E[indices])), indices (B, n[s]) I32 row-major; no gradient. */
     @Override
@@ -455,7 +457,8 @@ public final class ResidualQuantizer extends Module implements ScaleQuantizer {
     }
 
     /**
-     * The transformer's teacher-forcing input (§1.6) from ground-truth indices: concat_{s=1..S−1} of the cumulative
+     * The transformer's teacher-forcing input
+     * (docs/model.md#teacher-forcing-from-the-cumulative-reconstruction) from ground-truth indices: concat_{s=1..S−1} of the cumulative
      * reconstruction of scales 0..s−1 AREA-resampled to pn[s], (B, L − n[0], Cvae).
      */
     public Tensor teacherForcing(Tensor[] indices) {

@@ -18,7 +18,8 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * A data set tokenised once (spec §1.6, MVAR's {@code main_cache.py}): for every image and for its horizontal
+ * A data set tokenised once (docs/model.md#teacher-forcing-from-the-cumulative-reconstruction,
+ * MVAR's {@code main_cache.py}): for every image and for its horizontal
  * mirror, the concatenated index maps, the teacher-forcing input and the label, in one safetensors file that the
  * transformer trainer reads; it picks the plain or the {@code flip.} copy with p = ½.
  *

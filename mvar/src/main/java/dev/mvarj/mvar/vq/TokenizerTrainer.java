@@ -36,7 +36,7 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Trains the multi-scale VQ-VAE (spec §1.5, §6.2): pixel MSE (or L1) + the VQ loss, straight-through to the
+ * Trains the multi-scale VQ-VAE (docs/model.md#tokenizer-training): pixel MSE (or L1) + the VQ loss, straight-through to the
  * encoder; codebook initialised from encoder outputs (k-means++ per scale); dead codes re-seeded from current
  * residuals; AdamW with warm-up and cosine decay; per-scale codebook usage and perplexity; PSNR on the test split;
  * bit-exact checkpoints and resume; a progress line, JSON-lines metrics, a loss chart and reconstruction grids.

@@ -11,8 +11,8 @@ import dev.mvarj.tensor.AttentionMask;
 import dev.mvarj.tensor.random.Rng;
 
 /**
- * The VQ-VAE's convolutional encoder and decoder (spec §1.1, VAR's {@code basic_vae.py}), in the order the spec
- * introduces them. Parameter names follow VAR's state dict ({@code down.0.block.0.norm1.weight}, ...).
+ * The VQ-VAE's convolutional encoder and decoder (docs/model.md#the-tokenizer, VAR's {@code basic_vae.py}), in the order
+ * VAR's code builds them. Parameter names follow VAR's state dict ({@code down.0.block.0.norm1.weight}, ...).
  */
 public final class VaeBlocks {
 

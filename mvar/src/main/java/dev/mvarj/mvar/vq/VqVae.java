@@ -18,12 +18,12 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * The multi-scale residual VQ-VAE (spec §1, VAR's {@code VQVAE}): image → encoder → quant_conv → f → residual
+ * The multi-scale residual VQ-VAE (docs/model.md#the-tokenizer, VAR's {@code VQVAE}): image → encoder → quant_conv → f → residual
  * quantizer → fhat → post_quant_conv → decoder → image. Images are (B, Cin, H, W) in [−1, 1].
  *
- * <p>Three views of the same model, which agree with each other (§6.4): {@link #encode} (image → per-scale index
+ * <p>Three views of the same model, which agree with each other (docs/model.md#consistency-checks): {@link #encode} (image → per-scale index
  * maps), {@link #decode} (index maps → image) and {@link #teacherForcing} (index maps → the transformer's input).
- * {@link #forward} is the training forward (§1.5). {@link #load} rebuilds a model from a checkpoint alone.
+ * {@link #forward} is the training forward (docs/model.md#tokenizer-training). {@link #load} rebuilds a model from a checkpoint alone.
  */
 public final class VqVae extends Module {
 
@@ -58,7 +58,8 @@ public final class VqVae extends Module {
         return decoder.forward(postQuantConv.forward(fhat));
     }
 
-    /** The training forward: the reconstruction (not clamped), the VQ loss and the quantisation (§1.5). */
+    /** The training forward: the reconstruction (not clamped), the VQ loss and the quantisation
+     * (docs/model.md#tokenizer-training). */
     public record Output(Variable reconstruction, Variable vqLoss, ResidualQuantizer.Quantized quantized) {
     }
 
@@ -75,12 +76,12 @@ public final class VqVae extends Module {
         }
     }
 
-    /** §1.3: images (B, Cin, H, W) -> index maps (B, n[s]) I32 per scale. */
+    /** docs/model.md#multi-scale-residual-quantization: images (B, Cin, H, W) -> index maps (B, n[s]) I32 per scale. */
     public Tensor[] encode(Tensor images) {
         return quantize.quantize(latent(images)).indices();
     }
 
-    /** §1.3 decode: index maps (B, n[s]) -> images (B, Cin, H, W) clamped to [−1, 1]. */
+    /** docs/model.md#multi-scale-residual-quantization, decode: index maps (B, n[s]) -> images (B, Cin, H, W) clamped to [−1, 1]. */
     public Tensor decode(Tensor[] indices) {
         return decodeFhat(quantize.fhatFromIndices(indices));
     }
@@ -92,7 +93,7 @@ public final class VqVae extends Module {
         }
     }
 
-    /** §1.6: index maps -> the teacher-forcing input (B, L − n[0], Cvae). */
+    /** docs/model.md#teacher-forcing-from-the-cumulative-reconstruction: index maps -> the teacher-forcing input (B, L − n[0], Cvae). */
     public Tensor teacherForcing(Tensor[] indices) {
         return quantize.teacherForcing(indices);
     }

@@ -8,7 +8,8 @@ import dev.mvarj.mvar.model.ScaleSchedule;
 import java.util.Arrays;
 
 /**
- * The multi-scale VQ-VAE's configuration (spec §1.1, §1.2, small version §6.2). The encoder downsamples by
+ * The multi-scale VQ-VAE's configuration (docs/model.md#the-tokenizer,
+ * docs/model.md#multi-scale-residual-quantization, small version: docs/model.md#official-defaults-and-where-this-project-differs). The encoder downsamples by
  * 2^(len(chMult) − 1), so a 32×32 image with chMult (1, 2, 2) gives the 8×8 latent whose side must equal the last
  * scale of {@code schedule}.
  *
@@ -23,9 +24,10 @@ import java.util.Arrays;
  * @param codeDim        Cvae, the latent / code dimension
  * @param vocab          V, the size of the one codebook shared by all scales
  * @param schedule       {@code patch_nums}
- * @param beta           commitment weight of the VQ loss (§1.5)
+ * @param beta           commitment weight of the VQ loss (docs/model.md#tokenizer-training)
  * @param quantResi      φ(z) = (1 − quantResi)·z + quantResi·conv3x3(z)
- * @param shareQuantResi 0: one φ per scale; 1: one shared φ; K ≥ 2: K φ picked by the tick rule of §1.2
+ * @param shareQuantResi 0: one φ per scale; 1: one shared φ; K ≥ 2: K φ picked by the tick rule of
+ *                       docs/model.md#multi-scale-residual-quantization
  */
 public record VqVaeConfig(int imageChannels, int imageSize, int ch, int[] chMult, int numResBlocks,
                           boolean attnLowest, boolean midAttn, int groups, int codeDim, int vocab,
@@ -52,7 +54,7 @@ public record VqVaeConfig(int imageChannels, int imageSize, int ch, int[] chMult
     }
 
     /**
-     * Spec §6.2 for Fashion-MNIST: 1×32×32, ch 16 × (1, 2, 2), one ResnetBlock per level, GroupNorm(8), attention in
+     * The default for Fashion-MNIST (docs/model.md#official-defaults-and-where-this-project-differs): 1×32×32, ch 16 × (1, 2, 2), one ResnetBlock per level, GroupNorm(8), attention in
      * the middle block at 8×8 (not after every lowest-level block, to fit the CPU budget), 8×8×16 latent, V = 256,
      * schedule (1,2,3,4,6,8).
      */

@@ -13,7 +13,7 @@ import java.util.Map;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-/** The model checks of spec §6.4 and the attention-pair counts of §6.3. */
+/** The model checks of docs/model.md#consistency-checks and the attention-pair counts of docs/model.md#attention-cost. */
 class MarkovChecksTest {
 
     static final ScaleSchedule SCHEDULE = new ScaleSchedule(new int[]{1, 2, 3, 4, 6});

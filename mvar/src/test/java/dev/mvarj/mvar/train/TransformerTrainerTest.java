@@ -124,7 +124,7 @@ class TransformerTrainerTest {
         new TransformerTrainer(var, r1, tokens(32), options(AttentionPattern.VAR, TransformerTrainer.MvarMode.ALL, 3),
                 dir.resolve("var"), QUIET).train(false);
         Path ckpt = dir.resolve("var").resolve("checkpoint.safetensors");
-        // no attention mask travels in a checkpoint (spec §3(e)): masks are rebuilt from the schedule
+        // no attention mask travels in a checkpoint (docs/model.md#masks-are-never-stored): masks are rebuilt from the schedule
         assertThat(dev.mvarj.tensor.io.SafeTensors.read(ckpt).tensors().keySet())
                 .noneMatch(k -> k.contains("mask") || k.contains("attn_bias"));
 

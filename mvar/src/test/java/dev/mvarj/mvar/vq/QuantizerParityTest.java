@@ -15,8 +15,9 @@ import static dev.mvarj.mvar.vq.VqFixtures.assertClose;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Quantizer parity with the float64 PyTorch reference of {@code tools/gen_vq_fixtures.py} (mvar-spec §1.3, §1.5,
- * §1.6): same f, codebook and φ weights give identical indices, matching cumulative reconstructions, teacher-forcing
+ * Quantizer parity with the float64 PyTorch reference of {@code tools/gen_vq_fixtures.py}
+ * (docs/model.md#multi-scale-residual-quantization, docs/model.md#tokenizer-training,
+ * docs/model.md#teacher-forcing-from-the-cumulative-reconstruction): same f, codebook and φ weights give identical indices, matching cumulative reconstructions, teacher-forcing
  * input and VQ loss, and matching gradients of the VQ loss w.r.t. the codebook, every φ and f.
  */
 class QuantizerParityTest {

@@ -17,7 +17,7 @@ import java.nio.file.Path;
 import static dev.mvarj.mvar.vq.VqFixtures.assertClose;
 import static org.assertj.core.api.Assertions.assertThat;
 
-/** The model-level checks of mvar-spec §6.4 and the VQ-VAE's structure (names, φ mapping, save / load). */
+/** The model-level checks of docs/model.md#consistency-checks and the VQ-VAE's structure (names, φ mapping, save / load). */
 class VqVaeTest {
 
     /** A small RGB model: ch 8, V 64, schedule (1,2,3,4,6,8) on an 8×8 latent. */
@@ -129,7 +129,7 @@ class VqVaeTest {
         ScaleSchedule sch = q.schedule();
         Tensor tf = model.teacherForcing(idx);
         assertThat(tf.shape()).containsExactly(12, sch.length() - 1, q.codeDim());
-        // the inference loop of §2.9: addScale, then nextInput, scale by scale
+        // the inference loop of docs/model.md#sampling: addScale, then nextInput, scale by scale
         Tensor fhat = Tensor.zeros(12, q.codeDim(), 8, 8);
         ResidualQuantizer.Quantized enc = q.quantize(model.latent(images));
         for (int s = 0; s < sch.count(); s++) {
