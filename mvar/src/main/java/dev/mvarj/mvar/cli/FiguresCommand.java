@@ -11,7 +11,9 @@ import dev.mvarj.tensor.AttentionMask;
 import dev.mvarj.tensor.Neighborhood;
 import dev.mvarj.tensor.Tensor;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 import javax.imageio.ImageIO;
 import java.awt.Color;
@@ -51,13 +53,24 @@ public final class FiguresCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "7", description = "sampling seed (default: ${DEFAULT-VALUE})")
     long seed;
 
+    @Spec
+    CommandSpec spec;
+
     @Override
     public Integer call() throws Exception {
+        Checks check = new Checks(spec);
+        check.atLeast("--per-class", perClass, 1);
+        check.outputDir("--out", out);
+        for (Path ckpt : checkpoints) {
+            check.inputFile("--checkpoint", ckpt);
+        }
         Files.createDirectories(out);
         ScaleSchedule sch = ScaleSchedule.small();
         TransformerConfig cfg = TransformerConfig.small(256, 16, 10, sch);
         masks(cfg, out.resolve("attention-masks.png"));
         window(8, cfg.kernel(), out.resolve("neighbourhood-8x8.png"));
+        Main.out(spec).println("wrote " + out.resolve("attention-masks.png") + ", "
+                + out.resolve("neighbourhood-8x8.png"));
         boolean first = true;
         for (Path ckpt : checkpoints) {
             Runs.Trained t = Runs.load(ckpt);
@@ -69,9 +82,10 @@ public final class FiguresCommand implements Callable<Integer> {
             int c = s.images().size(1), side = s.images().size(2);
             Charts.imageGrid(grid, s.images().toFloatArray(), s.labels().length, c, side, side, perClass, 1);
             indexed(grid);
-            System.out.println("wrote " + grid);
+            Main.out(spec).println("wrote " + grid);
             if (first) {
                 progression(t, vae, pattern, st, out.resolve("progression.png"));
+                Main.out(spec).println("wrote " + out.resolve("progression.png"));
                 first = false;
             }
         }
@@ -167,7 +181,6 @@ public final class FiguresCommand implements Callable<Integer> {
         }
         Charts.imageGrid(file, px, classes * S, c, size, size, S, 1);
         indexed(file);
-        System.out.println("wrote " + file);
     }
 
     /** Rewrites a PNG with a 256-colour palette, which keeps the sample pictures to tens of KB. */
@@ -206,6 +219,5 @@ public final class FiguresCommand implements Callable<Integer> {
 
     private static void write(Path file, BufferedImage img) throws IOException {
         ImageIO.write(img, "png", file.toFile());
-        System.out.println("wrote " + file);
     }
 }

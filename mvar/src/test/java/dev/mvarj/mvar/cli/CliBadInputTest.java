@@ -150,6 +150,9 @@ class CliBadInputTest {
             2 | --steps must be at least 1, got 0 | demo --steps 0
             2 | --model must be one of var, mvar, got 'foo' | demo --model foo
             2 | --out {file} is a file, not a directory | demo --out {file}
+            2 | --per-class must be at least 1, got 0 | figures --per-class 0 --out {work}/fig
+            2 | --checkpoint {work}/none.safetensors: no such file | figures --checkpoint {work}/none.safetensors --out {work}/fig
+            2 | --out {file} is a file, not a directory | figures --out {file}
             2 | Unmatched argument at index 0: 'foo' | foo
             2 | Unknown option: '--bogus' | info --bogus
             """;
