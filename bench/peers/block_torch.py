@@ -11,14 +11,10 @@ import time
 import torch
 import torch.nn.functional as F
 
+from peer_common import blas
+
 threads = int(sys.argv[1])
 torch.set_num_threads(threads)
-
-
-def blas():
-    with open("/proc/self/maps") as f:
-        libs = {l.split()[-1] for l in f if "blas" in l}
-    return ", ".join(sorted(libs)) or "none found"
 
 
 def mask(counts):

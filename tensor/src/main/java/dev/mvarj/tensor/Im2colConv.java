@@ -33,8 +33,18 @@ public final class Im2colConv {
         return Math.min(g.P(), Math.max(16, COLUMN_BLOCK_FLOATS / Math.max(1, g.K()) / 16 * 16));
     }
 
-    private static void im2col(Backend be, Tensor cols, Tensor x, int n, ConvGeometry g) {
-        be.im2col(cols, x, n, g.Cin(), g.H(), g.W(), g.kh(), g.kw(), g.stride(), g.padTop(), g.padLeft(), g.OH(), g.OW());
+    /**
+     * The column matrices (n, K, P) of samples [b0, b0 + n): im2col into {@code cols} (group, K, P), or x itself
+     * when {@code cols} is null (a pointwise conv).
+     */
+    private static Tensor columns(Backend be, Tensor cols, Tensor x, int b0, int n, ConvGeometry g) {
+        Tensor xb = x.slice(0, b0, b0 + n);
+        if (cols == null) {
+            return xb.reshape(n, g.K(), g.P());
+        }
+        Tensor c = cols.slice(0, 0, n);
+        be.im2col(c, xb, n, g.Cin(), g.H(), g.W(), g.kh(), g.kw(), g.stride(), g.padTop(), g.padLeft(), g.OH(), g.OW());
+        return c;
     }
 
     // x (B,Cin,H,W), w (Cout,Cin,kh,kw), b (Cout) or null -> out (B,Cout,OH,OW), written
@@ -48,13 +58,7 @@ public final class Im2colConv {
         Tensor cols = g.pointwise() ? null : Tensor.zeros(x.device(), x.dtype(), group, K, P);
         for (int b0 = 0; b0 < B; b0 += group) {
             int n = Math.min(group, B - b0);
-            Tensor xb = x.slice(0, b0, b0 + n), colsB;
-            if (cols != null) {
-                colsB = cols.slice(0, 0, n);
-                im2col(be, colsB, xb, n, g);
-            } else {
-                colsB = xb.reshape(n, K, P);
-            }
+            Tensor colsB = columns(be, cols, x, b0, n, g);
             // column blocks of cols (K, pb) small enough to stay in cache while every output channel reads them
             Tensor outB = out.slice(0, b0, b0 + n).reshape(n, Cout, P);
             for (int p0 = 0; p0 < P; p0 += columnBlock(g)) {
@@ -91,13 +95,7 @@ public final class Im2colConv {
         Tensor cols = g.pointwise() ? null : Tensor.zeros(x.device(), x.dtype(), group, K, P);
         for (int b0 = 0; b0 < B; b0 += group) {
             int n = Math.min(group, B - b0);
-            Tensor xb = x.slice(0, b0, b0 + n), colsB;
-            if (cols != null) {
-                colsB = cols.slice(0, 0, n);
-                im2col(be, colsB, xb, n, g);
-            } else {
-                colsB = xb.reshape(n, K, P);
-            }
+            Tensor colsB = columns(be, cols, x, b0, n, g);
             for (int i = 0; i < n; i++) {
                 int s = b0 + i;
                 be.gemm(false, true, 1, Cout, K, P, 1f, dout.select(0, s), P, 0, colsB.select(0, i), P, 0,
