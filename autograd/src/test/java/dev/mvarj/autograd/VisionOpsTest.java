@@ -42,7 +42,7 @@ class VisionOpsTest {
             {2, 3, 8, 8, 2, 1, 2, 0, 0, 0, 0},
             {1, 1, 1, 1, 1, 3, 1, 1, 1, 1, 1},
             // the direct stride-1 kernels: channel counts off the 4-channel tile, rows off the vector width,
-            // asymmetric padding, 2×2 and 5×5 filters (two column-tap tiles), a single-column image
+            // asymmetric padding, 2×2 and 5×5 filters (the 5×5 has two column-tap tiles), a single-column image
             {2, 5, 9, 13, 7, 3, 1, 1, 1, 1, 1},
             {3, 1, 11, 19, 2, 3, 1, 0, 1, 0, 1},
             {2, 4, 6, 20, 5, 5, 1, 2, 2, 2, 2},

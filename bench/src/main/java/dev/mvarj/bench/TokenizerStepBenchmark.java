@@ -27,7 +27,10 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 
 /**
  * One optimiser step of the VQ-VAE tokenizer ({@link TokenizerTrainer#step()}: batch, forward through encoder,
@@ -58,6 +61,7 @@ public class TokenizerStepBenchmark {
     private WorkerPool pool;
     private Backends.Scope scope;
     private TokenizerTrainer trainer;
+    private Path runDir;
 
     @Setup(Level.Trial)
     public void setUp() throws IOException {
@@ -70,7 +74,8 @@ public class TokenizerStepBenchmark {
         };
         ImageDataset data = cfg.imageChannels() == 3 ? Shapes.generate(256, 1) : randomImages(256);
         TokenizerTrainer.Settings st = TokenizerTrainer.Settings.defaults().withSteps(1_000_000, 32, 2e-4, 1);
-        trainer = new TokenizerTrainer(cfg, data, data, st, Files.createTempDirectory("mvarj-bench"),
+        runDir = Files.createTempDirectory("mvarj-bench");
+        trainer = new TokenizerTrainer(cfg, data, data, st, runDir,
                 new PrintStream(OutputStream.nullOutputStream()));
     }
 
@@ -86,9 +91,14 @@ public class TokenizerStepBenchmark {
     }
 
     @TearDown(Level.Trial)
-    public void tearDown() {
+    public void tearDown() throws IOException {
         scope.close();
         pool.shutdown();
+        try (Stream<Path> files = Files.walk(runDir)) {
+            for (Path f : files.sorted(Comparator.reverseOrder()).toList()) {
+                Files.delete(f);
+            }
+        }
     }
 
     @Benchmark

@@ -242,8 +242,8 @@ public interface Backend {
 
     /**
      * 2-D convolution forward: {@code x (B, Cin, H, W), w (Cout, Cin, kh, kw), bias (Cout) or null ->
-     * out (B, Cout, OH, OW)}, written (see {@link ConvGeometry} for the definition). By default im2col, GEMM per
-     * sample; a backend may run a direct kernel instead.
+     * out (B, Cout, OH, OW)}, written (see {@link ConvGeometry} for the definition). By default im2col and a GEMM
+     * per group of samples; a backend may run a direct kernel instead.
      */
     default void conv2d(Tensor out, Tensor x, Tensor w, Tensor bias, ConvGeometry g) {
         Im2colConv.forward(this, out, x, w, bias, g);
@@ -259,7 +259,7 @@ public interface Backend {
 
     /**
      * conv2d's weight gradient: {@code dout (B, Cout, OH, OW), x (B, Cin, H, W) -> dw (Cout, Cin, kh, kw)},
-     * written; summed over the batch in sample order, so the result does not depend on the thread count.
+     * written; summed in a fixed order, so the result does not depend on the thread count.
      */
     default void conv2dWeightGrad(Tensor dw, Tensor dout, Tensor x, ConvGeometry g) {
         Im2colConv.weightGrad(this, dw, dout, x, g);

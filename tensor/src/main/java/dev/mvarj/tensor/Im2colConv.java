@@ -5,7 +5,7 @@ package dev.mvarj.tensor;
  * the reference and OpenCL backends, and by the SIMD backend for the geometries its direct kernels do not take).
  *
  * <p>Per sample, with cols (K, P) = im2col(x) (K = Cin·kh·kw, P = OH·OW): out = w (Cout, K) · cols + b;
- * dcols = wᵀ · dout and dx = col2im(dcols); dwᵀ (K, Cout) = Σ_b cols_b · doutᵀ_b, summed over samples in order.
+ * dcols = wᵀ · dout and dx = col2im(dcols); dw (Cout, K) = Σ_b dout_b · cols_bᵀ, summed over samples in order.
  * im2col is recomputed in the backward rather than saved (the forward keeps only x and w, as PyTorch does).
  */
 public final class Im2colConv {
@@ -92,6 +92,10 @@ public final class Im2colConv {
     static void weightGrad(Backend be, Tensor dw, Tensor dout, Tensor x, ConvGeometry g) {
         int B = g.B(), Cout = g.Cout(), K = g.K(), P = g.P(), group = group(g);
         // dw (Cout, K) = Σ_b dout_b (Cout, P) · cols_bᵀ (P, K), summed over samples in order
+        if (B == 0) {
+            be.fill(dw, 0f);
+            return;
+        }
         Tensor cols = g.pointwise() ? null : Tensor.zeros(x.device(), x.dtype(), group, K, P);
         for (int b0 = 0; b0 < B; b0 += group) {
             int n = Math.min(group, B - b0);

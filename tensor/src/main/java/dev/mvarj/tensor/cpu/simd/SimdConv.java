@@ -31,7 +31,9 @@ import static dev.mvarj.tensor.cpu.simd.SimdBackend.S;
  * </ul>
  *
  * <p>Determinism: every output element (and every dw element) is computed by one task in a fixed order that does not
- * depend on the number of threads, so results are bit-identical for any pool size. They differ from the reference
+ * depend on the number of threads, so results are bit-identical for any pool size. The weight gradient also
+ * multiplies the lanes past OW (x there, dout 0): with a non-finite input there, that dw entry is NaN where the
+ * reference's is finite. They differ from the reference
  * im2col + GEMM kernels by the order of the sums (within float rounding).
  */
 final class SimdConv {
@@ -47,10 +49,20 @@ final class SimdConv {
     /** Floats of padded x and dout one weight-gradient chunk of samples may hold (256 KiB: a share of L2). */
     private static final int WEIGHT_GRAD_CHUNK_FLOATS = 1 << 16;
 
-    /** Per-thread scratch arrays (padded input, padded output gradient, packed weights), grown on demand. */
+    /**
+     * Per-thread scratch arrays (padded input, padded output gradient, packed weights), grown on demand up to
+     * {@link #SCRATCH_KEEP_FLOATS}. The kernels are therefore not re-entrant on one thread: a convolution must not be
+     * started from inside another convolution's parallel loop on the thread that submitted it.
+     */
     private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[3][0]);
 
+    /** The largest scratch array kept for reuse (4M floats = 16 MiB); larger ones are allocated per call. */
+    private static final int SCRATCH_KEEP_FLOATS = 1 << 22;
+
     private static float[] scratch(int slot, int n) {
+        if (n > SCRATCH_KEEP_FLOATS) {
+            return new float[n];
+        }
         float[][] s = SCRATCH.get();
         if (s[slot].length < n) {
             s[slot] = new float[n];
@@ -58,7 +70,10 @@ final class SimdConv {
         return s[slot];
     }
 
-    /** Whether the direct kernels take this geometry: stride 1, and a kernel larger than 1×1 (1×1 is a plain GEMM). */
+    /**
+     * Whether the direct kernels take this geometry: stride 1, a kernel larger than 1×1 (1×1 is a plain GEMM), and
+     * padding of at most k − 1 on every side (so the input gradient's padding of dout is not negative).
+     */
     static boolean supports(ConvGeometry g) {
         return g.stride() == 1 && g.kh() * g.kw() > 1
                 && g.padTop() <= g.kh() - 1 && g.padBottom() <= g.kh() - 1
@@ -96,7 +111,7 @@ final class SimdConv {
         float[] xp = scratch(0, B * Cin * Hp * Wp);
         pad(pool, xp, X, xo, B * Cin, g.H(), g.W(), Hp, Wp, g.padTop(), g.padLeft());
         // dout with rows padded to OWv columns and channels to a multiple of MR, zeros there
-        int coTiles = ceilDiv(Cout, MR), CoutP = coTiles * MR;
+        int coTiles = Math.ceilDiv(Cout, MR), CoutP = coTiles * MR;
         float[] dp = scratch(1, B * CoutP * OH * OWv);
         pool.parallelFor(B * CoutP, Math.max(1, 4096 / Math.max(1, OH * OWv)), (p0, p1) -> {
             for (int p = p0; p < p1; p++) {
@@ -112,7 +127,7 @@ final class SimdConv {
                 }
             }
         });
-        int jTiles = ceilDiv(kw, NB), tasks = coTiles * Cin * kh * jTiles, tileLen = MR * NB * L;
+        int jTiles = Math.ceilDiv(kw, NB), tasks = coTiles * Cin * kh * jTiles, tileLen = MR * NB * L;
         int planeX = Hp * Wp, planeD = OH * OWv;
         // samples in chunks whose padded x and dout fit in L2 together; within a chunk every task runs over the
         // chunk's samples, accumulating into its own tile of acc, so each task sums its samples in sample order
@@ -155,7 +170,8 @@ final class SimdConv {
      */
     private static void directConv(WorkerPool pool, float[] O, int oo, float[] xp, float[] wp, float[] Bs, int bo,
                                    int B, int Cin, int Hp, int Wp, int Cout, int kh, int kw, int OH, int OW) {
-        int nvb = ceilDiv(OW, L), blocks = OH * nvb, tiles = ceilDiv(blocks, NB), coTiles = ceilDiv(Cout, MR);
+        int nvb = Math.ceilDiv(OW, L), blocks = OH * nvb, tiles = Math.ceilDiv(blocks, NB);
+        int coTiles = Math.ceilDiv(Cout, MR);
         int taps = Cin * kh * kw, planeX = Hp * Wp, planeO = OH * OW;
         // the last block of a row may be partial: stored through this mask
         VectorMask<Float> tail = S.indexInRange(0, OW - (nvb - 1) * L);
@@ -321,7 +337,7 @@ final class SimdConv {
     }
 
     private static int packedLength(int cout, int cin, int kh, int kw) {
-        return ceilDiv(cout, MR) * MR * cin * kh * kw;
+        return Math.ceilDiv(cout, MR) * MR * cin * kh * kw;
     }
 
     /**
@@ -331,7 +347,7 @@ final class SimdConv {
      */
     static void packWeights(float[] wp, float[] Wt, int wo, int Cout, int Cin, int kh, int kw, boolean flip) {
         int outC = flip ? Cin : Cout, inC = flip ? Cout : Cin, taps = inC * kh * kw;
-        for (int ct = 0; ct < ceilDiv(outC, MR); ct++) {
+        for (int ct = 0; ct < Math.ceilDiv(outC, MR); ct++) {
             for (int ci = 0; ci < inC; ci++) {
                 for (int i = 0; i < kh; i++) {
                     for (int j = 0; j < kw; j++) {
@@ -349,10 +365,7 @@ final class SimdConv {
     }
 
     private static int roundUp(int n) {
-        return ceilDiv(n, L) * L;
+        return Math.ceilDiv(n, L) * L;
     }
 
-    private static int ceilDiv(int a, int b) {
-        return (a + b - 1) / b;
-    }
 }

@@ -32,6 +32,9 @@ class SimdConvTest {
             new ConvGeometry(2, 2, 4, 1, 3, 1, 3, 1, 0, 0, 1, 1),
             new ConvGeometry(1, 3, 8, 8, 4, 3, 3, 1, 0, 0, 0, 0),
             new ConvGeometry(5, 16, 8, 8, 16, 3, 3, 1, 1, 1, 1, 1),
+            new ConvGeometry(2, 3, 9, 10, 5, 3, 1, 1, 1, 1, 0, 0),
+            // planes large enough that dw runs one sample per L2 chunk and the forward splits into several chunks
+            new ConvGeometry(3, 8, 48, 48, 8, 3, 3, 1, 1, 1, 1, 1),
     };
 
     /** out, dx and dw of one geometry on a backend. */
@@ -42,6 +45,14 @@ class SimdConvTest {
         be.conv2dInputGrad(dx, dout, w, g);
         be.conv2dWeightGrad(dw, dout, x, g);
         return new float[][]{out.toFloatArray(), dx.toFloatArray(), dw.toFloatArray()};
+    }
+
+    /**
+     * Absolute tolerance of output i (out, dx, dw): dw sums B·OH·OW products of unit-variance values in a different
+     * order than the reference, so its float32 rounding grows with the square root of that count.
+     */
+    private static double tolerance(ConvGeometry g, int i) {
+        return i < 2 ? 2e-5 : 2e-5 * Math.max(1, Math.sqrt(g.B() * g.P() / 16.0));
     }
 
     @Test
@@ -62,7 +73,7 @@ class SimdConvTest {
                         float[][] got = run(new SimdBackend(pool), g, x, w, bias, dout);
                         for (int i = 0; i < got.length; i++) {
                             AllClose r = AllClose.check(g + " bias " + withBias + " " + names[i], got[i], ref[i],
-                                    2e-5, 2e-5);
+                                    tolerance(g, i), 2e-5);
                             assertThat(r.ok()).as(r.message()).isTrue();
                         }
                         if (first == null) {
@@ -84,6 +95,10 @@ class SimdConvTest {
         assertThat(SimdConv.supports(new ConvGeometry(1, 2, 8, 8, 2, 1, 1, 1, 0, 0, 0, 0))).as("1x1").isFalse();
         assertThat(SimdConv.supports(new ConvGeometry(1, 2, 8, 8, 2, 3, 3, 1, 3, 0, 0, 0)))
                 .as("padding past the filter").isFalse();
+        assertThat(SimdConv.supports(new ConvGeometry(1, 2, 8, 8, 2, 3, 3, 1, 0, 3, 0, 0)))
+                .as("bottom padding past the filter").isFalse();
+        assertThat(SimdConv.supports(new ConvGeometry(1, 2, 8, 8, 2, 3, 3, 1, 0, 0, 0, 3)))
+                .as("right padding past the filter").isFalse();
         assertThat(SimdConv.supports(new ConvGeometry(1, 2, 8, 8, 2, 3, 3, 1, 2, 2, 2, 2))).as("3x3 pad 2").isTrue();
     }
 
