@@ -1,8 +1,9 @@
 package dev.mvarj.mvar.cli;
 
+import dev.mvarj.mvar.data.Datasets;
 import dev.mvarj.mvar.data.FashionMnist;
 import dev.mvarj.mvar.eval.Evaluator;
-import dev.mvarj.mvar.eval.FeatureNet;
+import dev.mvarj.mvar.eval.PrecisionRecall;
 import dev.mvarj.mvar.model.AttentionPattern;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -16,26 +17,34 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 
 /**
- * {@code mvarj eval}: samples a trained model and scores the samples in the feature space of the Fashion-MNIST
- * classifier ({@code ./mvarj example classifier} trains it): Fréchet distance to the test split, class consistency,
- * precision and recall; plus the efficiency figures (attention pairs, KV cache, sampling time).
+ * {@code mvarj eval}: samples a trained model and scores the samples with the classifier of the data set its
+ * tokenizer was trained on (trained first when missing): Fréchet distance in the classifier's features to the test
+ * split, class consistency, precision and recall, next to the same figures for real training images (the floor) and
+ * the tokenizer's reconstructions of them (the ceiling); plus the efficiency figures (attention pairs, KV cache,
+ * sampling time).
  */
 @Command(name = "eval", mixinStandardHelpOptions = true,
-        description = "Score samples of a trained VAR/MVAR with the Fashion-MNIST classifier's features.")
+        description = "Score samples of a trained VAR/MVAR with a classifier of its data set, against real images"
+                + " and the tokenizer's reconstructions.")
 public final class EvalCommand implements Callable<Integer> {
 
     @Mixin
     SamplingOptions sampling;
 
-    @Option(names = "--classifier", description = "FeatureNet checkpoint (default: runs/classifier/fashion_cnn.safetensors)")
+    @Option(names = "--classifier", description = "FeatureNet checkpoint (default: runs/classifier/fashion_cnn"
+            + ".safetensors or shapes_cnn.safetensors, after the data set; trained and written there when missing)")
     Path classifier;
 
     @Option(names = "--data", defaultValue = FashionMnist.DEBIAN_DIR,
-            description = "Fashion-MNIST directory (default: ${DEFAULT-VALUE})")
+            description = "Fashion-MNIST directory, for a model of Fashion-MNIST (default: ${DEFAULT-VALUE})")
     Path data;
 
     @Option(names = "--per-class", defaultValue = "100", description = "samples per class (default: ${DEFAULT-VALUE})")
     int perClass;
+
+    @Option(names = "--bounds", defaultValue = "true", negatable = true,
+            description = "also score real images and the tokenizer's reconstructions (default: ${DEFAULT-VALUE})")
+    boolean bounds;
 
     @Spec
     CommandSpec spec;
@@ -43,23 +52,29 @@ public final class EvalCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Checks check = new Checks(spec);
-        check.atLeast("--per-class", perClass, 1);
+        check.atLeast("--per-class", perClass, PrecisionRecall.DEFAULT_K + 1);
         sampling.check(check);
-        Path features = classifier != null ? classifier : FeatureNet.DEFAULT_CHECKPOINT;
-        check.inputDir("--data", data);
-        if (!FashionMnist.available(data)) {
-            throw check.error("--data " + data + " does not hold the Fashion-MNIST files (*-images-idx3-ubyte.gz,"
-                    + " *-labels-idx1-ubyte.gz)");
+        if (classifier != null) {
+            check.outputFile("--classifier", classifier);         // trained and written there when missing
         }
-        check.inputFile(classifier != null ? "--classifier" : "the classifier (--classifier)", features);
         SamplingOptions.Loaded m = sampling.load(check);
+        String dataset = m.dataset();
+        if (dataset.equals(Datasets.FASHION) && !FashionMnist.available(data)) {
+            throw check.error("the model was trained on Fashion-MNIST, but --data " + data + " does not hold its"
+                    + " files (*-images-idx3-ubyte.gz, *-labels-idx1-ubyte.gz)");
+        }
+        PrintStream out = Main.out(spec);
+        Scorecard card = Scorecard.open(dataset, data, classifier, out);
+        if (bounds) {
+            card.bounds(m.tokenizer(), perClass);
+        }
         AttentionPattern pattern = m.trained().options().pattern();
-        Evaluator ev = Evaluator.fashionMnist(features, data);
         Generation.Samples s = Generation.generate(m.trained().model(), m.tokenizer(), pattern, perClass,
                 sampling.batch, sampling.settings());
-        Evaluator.Report r = ev.evaluate(s.images(), s.labels());
-        PrintStream out = Main.out(spec);
+        Evaluator.Report r = card.score(sampling.describe(pattern), s.images(), s.labels());
         out.println(pattern + ": " + r.summary());
+        out.print(card.table());
+        out.print(r.perClassTable(card.classNames()));
         out.printf(Locale.ROOT, "attention query-key pairs per image %,d; at batch %d: KV cache %.2f MiB,"
                         + " peak sampling memory %.2f MiB (weights excluded, %.2f MiB); sampling %.1f ms/image%n",
                 pattern.attentionPairs(m.trained().model().cfg), sampling.batch, s.kvCacheBytes() / 1048576.0,

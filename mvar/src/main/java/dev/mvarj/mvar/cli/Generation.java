@@ -10,6 +10,7 @@ import dev.mvarj.tensor.Tensor;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 
 /**
@@ -50,11 +51,34 @@ final class Generation {
         return new Samples(Tensor.of(pixels, n, c, s, s), labels, kv, peak, seconds, batch);
     }
 
-    /** A grid with one row per class, and every sample as its own PNG under {@code dir/<class>/} when dir is given. */
-    static void write(Samples smp, int perClass, Path grid, Path dir) throws IOException {
+    /**
+     * The coarse-to-fine progression of the first sample of every class (sample c·perClass of the seed, the same
+     * image {@link #generate} makes for it): per class, the decoded picture after each scale, (classes × S) images
+     * (C, H, W) row-major in [−1, 1].
+     */
+    static float[] progression(NextScaleTransformer model, VqVae vae, AttentionPattern pattern, int perClass,
+                               Sampler.Settings st) {
+        int classes = model.cfg.classes(), scales = model.cfg.schedule().count();
+        int per = vae.config.imageChannels() * vae.config.imageSize() * vae.config.imageSize();
+        float[] pixels = new float[classes * scales * per];
+        for (int c = 0; c < classes; c++) {
+            Sampler.Result r = Sampler.sample(model, vae.quantize, pattern, new int[]{c}, st, (long) c * perClass);
+            Tensor[] steps = vae.decodePerScale(r.indices());
+            for (int s = 0; s < scales; s++) {
+                System.arraycopy(steps[s].toFloatArray(), 0, pixels, (c * scales + s) * per, per);
+            }
+        }
+        return pixels;
+    }
+
+    /**
+     * A grid with one row per class, named by {@code classNames}, and every sample as its own PNG under
+     * {@code dir/<class>/} when dir is given.
+     */
+    static void write(Samples smp, int perClass, List<String> classNames, Path grid, Path dir) throws IOException {
         int n = smp.labels().length, c = smp.images().size(1), s = smp.images().size(2);
         float[] px = smp.images().toFloatArray();
-        Charts.imageGrid(grid, px, n, c, s, s, perClass, 3);
+        Charts.imageGrid(grid, px, n, c, s, s, perClass, 3, classNames, List.of());
         if (dir != null) {
             int per = c * s * s;
             for (int i = 0; i < n; i++) {

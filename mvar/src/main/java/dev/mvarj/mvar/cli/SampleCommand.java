@@ -1,5 +1,6 @@
 package dev.mvarj.mvar.cli;
 
+import dev.mvarj.mvar.data.Datasets;
 import dev.mvarj.mvar.model.AttentionPattern;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -44,7 +45,7 @@ public final class SampleCommand implements Callable<Integer> {
         AttentionPattern pattern = m.trained().options().pattern();
         Generation.Samples s = Generation.generate(m.trained().model(), m.tokenizer(), pattern, perClass,
                 sampling.batch, sampling.settings());
-        Generation.write(s, perClass, grid, out);
+        Generation.write(s, perClass, Datasets.classNames(m.dataset()), grid, out);
         Main.out(spec).printf(Locale.ROOT, "%s: %d samples in %.2f s (%.1f ms/image); at batch %d: KV cache %.2f MiB,"
                         + " peak sampling memory %.2f MiB (weights excluded); grid %s%s%n", pattern, s.labels().length,
                 s.seconds(), 1e3 * s.seconds() / s.labels().length, sampling.batch, s.kvCacheBytes() / 1048576.0,

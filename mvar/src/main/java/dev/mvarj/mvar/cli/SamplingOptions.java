@@ -1,11 +1,14 @@
 package dev.mvarj.mvar.cli;
 
+import dev.mvarj.mvar.data.Datasets;
+import dev.mvarj.mvar.model.AttentionPattern;
 import dev.mvarj.mvar.model.Sampler;
 import dev.mvarj.mvar.model.TransformerConfig;
 import dev.mvarj.mvar.train.Runs;
 import dev.mvarj.mvar.vq.VqVae;
 import dev.mvarj.mvar.vq.VqVaeConfig;
 import dev.mvarj.tensor.Device;
+import dev.mvarj.tensor.io.SafeTensors;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
@@ -49,7 +52,30 @@ final class SamplingOptions {
     }
 
     /** The trained model (on {@code --device}) and the tokenizer that decodes its samples (on the CPU). */
-    record Loaded(Runs.Trained trained, VqVae tokenizer) {
+    record Loaded(Runs.Trained trained, VqVae tokenizer, Path tokenizerFile) {
+
+        /** The data set the tokenizer was trained on ({@link #datasetOf}). */
+        String dataset() throws IOException {
+            return datasetOf(tokenizerFile, tokenizer);
+        }
+    }
+
+    /**
+     * The data set a tokenizer was trained on: the name its checkpoint records, or, for a checkpoint without one,
+     * the image channels (3: the RGB shapes, 1: Fashion-MNIST).
+     */
+    static String datasetOf(Path tokenizerCheckpoint, VqVae vae) throws IOException {
+        String recorded = SafeTensors.read(tokenizerCheckpoint).metadata().get("trainer.dataset");
+        if (recorded != null) {
+            return Datasets.family(recorded);
+        }
+        return vae.config.imageChannels() == 3 ? Datasets.SHAPES : Datasets.FASHION;
+    }
+
+    /** "MVAR samples (cfg 1.5, top-k off, top-p 0.95)": a row name for the metrics. */
+    String describe(AttentionPattern pattern) {
+        return String.format(java.util.Locale.ROOT, "%s samples (cfg %s, top-k %s, top-p %s)", pattern, cfg,
+                topK == 0 ? "off" : Integer.toString(topK), topP == 1f ? "off" : Float.toString(topP));
     }
 
     /** Checks the sampling options and the files they name, before anything is loaded. */
@@ -98,6 +124,6 @@ final class SamplingOptions {
             throw check.error("--top-k " + topK + " is larger than the vocabulary (" + m.vocab() + ")");
         }
         t.model().to(Device.parse(device));
-        return new Loaded(t, vae);
+        return new Loaded(t, vae, tok);
     }
 }

@@ -168,6 +168,10 @@ public final class TokenizerCommand implements Runnable {
         @Option(names = "--code-dim", defaultValue = "16", description = "code dimension Cvae (default: ${DEFAULT-VALUE})")
         int codeDim;
 
+        @Option(names = "--groups", defaultValue = "0",
+                description = "GroupNorm groups; 0 = 8 for Fashion-MNIST, 4 for shapes (default: ${DEFAULT-VALUE})")
+        int groups;
+
         @Option(names = "--train-images", defaultValue = "0",
                 description = "use only the first N training images; 0 = all (default: ${DEFAULT-VALUE})")
         int trainImages;
@@ -203,7 +207,7 @@ public final class TokenizerCommand implements Runnable {
         public Integer call() throws IOException {
             Checks check = new Checks(spec);
             check.atLeast("--steps", steps, 1).atLeast("--batch", batch, 1).positive("--lr", lr).atLeast("--ch", ch, 1)
-                    .atLeast("--vocab", vocab, 0).atLeast("--code-dim", codeDim, 1)
+                    .atLeast("--vocab", vocab, 0).atLeast("--code-dim", codeDim, 1).atLeast("--groups", groups, 0)
                     .atLeast("--train-images", trainImages, 0).atLeast("--eval-every", evalEvery, 0)
                     .atLeast("--eval-images", evalImages, 1).atLeast("--final-eval-images", finalEvalImages, 0)
                     .atLeast("--checkpoint-every", checkpointEvery, 1);
@@ -217,8 +221,12 @@ public final class TokenizerCommand implements Runnable {
             VqVaeConfig cfg;
             try {
                 cfg = common.defaultConfig().withCh(ch).withCodeDim(codeDim).withAttention(attnLowest, midAttn);
+                if (groups > 0) {
+                    cfg = cfg.withGroups(groups);
+                }
             } catch (IllegalArgumentException e) {
-                throw check.error("--ch " + ch + ": " + e.getMessage().replace("VqVaeConfig: ", ""));
+                throw check.error((groups > 0 ? "--ch " + ch + " --groups " + groups : "--ch " + ch) + ": "
+                        + e.getMessage().replace("VqVaeConfig: ", ""));
             }
             if (vocab > 0) {
                 cfg = cfg.withVocab(vocab);

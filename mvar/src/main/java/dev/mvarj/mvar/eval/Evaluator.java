@@ -1,13 +1,10 @@
 package dev.mvarj.mvar.eval;
 
-import dev.mvarj.mvar.data.FashionMnist;
 import dev.mvarj.mvar.data.ImageDataset;
 import dev.mvarj.tensor.Shape;
 import dev.mvarj.tensor.ShapeMismatchException;
 import dev.mvarj.tensor.Tensor;
 
-import java.io.IOException;
-import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -103,9 +100,10 @@ public final class Evaluator {
      * {@code real} (all of them when it holds fewer), and the classifier's accuracy on them.
      */
     public Evaluator(FeatureNet net, ImageDataset real, int realSamples, int k) {
-        if (real.channels() != 1 || real.height() != FeatureNet.SIDE || real.width() != FeatureNet.SIDE) {
-            throw new IllegalArgumentException("Evaluator: real images must be 1x32x32, " + real.name() + " has "
-                    + real.channels() + "x" + real.height() + "x" + real.width());
+        int c = net.config().channels();
+        if (real.channels() != c || real.height() != FeatureNet.SIDE || real.width() != FeatureNet.SIDE) {
+            throw new IllegalArgumentException("Evaluator: the classifier takes " + c + "x32x32 images, "
+                    + real.name() + " has " + real.channels() + "x" + real.height() + "x" + real.width());
         }
         this.net = net;
         this.k = k;
@@ -122,15 +120,6 @@ public final class Evaluator {
                 net.config().classes()).consistency();
     }
 
-    /**
-     * The default set-up: the classifier saved by {@code ./mvarj example classifier} at {@code checkpoint} and the
-     * Fashion-MNIST test split from {@code dataDir}, {@value #DEFAULT_REAL_SAMPLES} images, k = 3.
-     */
-    public static Evaluator fashionMnist(Path checkpoint, Path dataDir) throws IOException {
-        return new Evaluator(FeatureNet.load(checkpoint), FashionMnist.load(dataDir, FashionMnist.Split.TEST),
-                DEFAULT_REAL_SAMPLES, PrecisionRecall.DEFAULT_K);
-    }
-
     /** The number of real images compared with. */
     public int realCount() {
         return realCount;
@@ -142,13 +131,14 @@ public final class Evaluator {
     }
 
     /**
-     * Scores {@code images} (M, 1, 32, 32) in [−1, 1], generated for the classes {@code requested} (M values);
+     * Scores {@code images} (M, c, 32, 32) in [−1, 1], generated for the classes {@code requested} (M values);
      * needs M > k.
      */
     public Report evaluate(Tensor images, int[] requested) {
         int[] s = images.shape();
-        if (s.length != 4 || s[1] != 1 || s[2] != FeatureNet.SIDE || s[3] != FeatureNet.SIDE || s[0] != requested.length) {
-            throw new ShapeMismatchException("Evaluator: expected images (M, 1, 32, 32) and M requested labels, got "
+        int c = net.config().channels();
+        if (s.length != 4 || s[1] != c || s[2] != FeatureNet.SIDE || s[3] != FeatureNet.SIDE || s[0] != requested.length) {
+            throw new ShapeMismatchException("Evaluator: expected images (M, " + c + ", 32, 32) and M requested labels, got "
                     + Shape.str(s) + " and " + requested.length + " labels");
         }
         long t0 = System.nanoTime();

@@ -21,10 +21,11 @@ import java.util.Arrays;
 import java.util.Map;
 
 /**
- * The Fashion-MNIST classifier whose penultimate layer is the feature space of the generation metrics (the role
- * Inception-v3's pool3 plays for FID on ImageNet). A small CNN on 32×32 grey images in [−1, 1]:
+ * The classifier whose penultimate layer is the feature space of the generation metrics (the role Inception-v3's
+ * pool3 plays for FID on ImageNet), one per data set: a small CNN on 32×32 images of c channels in [−1, 1] (c = 1 for
+ * Fashion-MNIST, 3 for the RGB shapes):
  * <pre>
- *   features.0  conv 3×3, 1 → w              32×32    features.1  group norm   features.2  SiLU
+ *   features.0  conv 3×3, c → w              32×32    features.1  group norm   features.2  SiLU
  *   features.3  conv 3×3 stride 2, w → 2w    16×16    features.4  group norm   features.5  SiLU
  *   features.6  conv 3×3 stride 2, 2w → 4w    8×8     features.7  group norm   features.8  SiLU
  *   flatten (B, 4w·8·8)
@@ -38,37 +39,56 @@ import java.util.Map;
  */
 public final class FeatureNet extends Module {
 
-    /** The default checkpoint the classifier example writes and the evaluator reads. */
-    public static final Path DEFAULT_CHECKPOINT = Path.of("runs", "classifier", "fashion_cnn.safetensors");
+    /** The default checkpoint of the Fashion-MNIST classifier. */
+    public static final Path DEFAULT_CHECKPOINT = defaultCheckpoint("fashion-mnist");
 
     /**
+     * Where the classifier of a data set ({@code fashion-mnist} or {@code shapes}) is written and looked for:
+     * {@code runs/classifier/fashion_cnn.safetensors}, {@code runs/classifier/shapes_cnn.safetensors}.
+     */
+    public static Path defaultCheckpoint(String dataset) {
+        String stem = dataset.startsWith("fashion") ? "fashion" : dataset.replaceAll("[^A-Za-z0-9]+", "_");
+        return Path.of("runs", "classifier", stem + "_cnn.safetensors");
+    }
+
+    /**
+     * @param channels   image channels c (1 grey, 3 RGB)
      * @param width      channels of the first conv (the 16×16 and 8×8 stages use 2·width and 4·width)
      * @param featureDim D, the size of the feature vector
      * @param groups     group-norm groups (must divide width)
      * @param classes    number of classes (10 for Fashion-MNIST)
      */
-    public record Config(int width, int featureDim, int groups, int classes) {
+    public record Config(int channels, int width, int featureDim, int groups, int classes) {
 
-        /** 16 / 128 / 8 groups / 10 classes: ≈ 560k parameters, about 3 M multiply-adds per image. */
-        public static final Config DEFAULT = new Config(16, 128, 8, 10);
+        /** Grey, 16 / 128 / 8 groups / 10 classes: ≈ 560k parameters, about 3 M multiply-adds per image. */
+        public static final Config DEFAULT = new Config(1, 16, 128, 8, 10);
 
         public Config {
-            if (width < 1 || featureDim < 1 || classes < 2 || groups < 1 || width % groups != 0) {
-                throw new IllegalArgumentException("FeatureNet config " + width + "/" + featureDim + "/" + groups
-                        + "/" + classes + ": need positive sizes, at least 2 classes and groups dividing the width");
+            if (channels < 1 || width < 1 || featureDim < 1 || classes < 2 || groups < 1 || width % groups != 0) {
+                throw new IllegalArgumentException("FeatureNet config " + channels + "/" + width + "/" + featureDim
+                        + "/" + groups + "/" + classes
+                        + ": need positive sizes, at least 2 classes and groups dividing the width");
             }
+        }
+
+        /** The default sizes for images of {@code c} channels and {@code n} classes. */
+        public static Config forData(int c, int n) {
+            return new Config(c, DEFAULT.width, DEFAULT.featureDim, DEFAULT.groups, n);
         }
 
         /** As checkpoint metadata. */
         Map<String, String> toMetadata() {
-            return Map.of("featurenet.width", Integer.toString(width), "featurenet.feature_dim",
+            return Map.of("featurenet.channels", Integer.toString(channels),
+                    "featurenet.width", Integer.toString(width), "featurenet.feature_dim",
                     Integer.toString(featureDim), "featurenet.groups", Integer.toString(groups),
                     "featurenet.classes", Integer.toString(classes));
         }
 
+        /** The config in {@code meta}; files written before the channel count was stored are grey (c = 1). */
         static Config fromMetadata(Map<String, String> meta) {
             try {
-                return new Config(Integer.parseInt(meta.get("featurenet.width")),
+                return new Config(Integer.parseInt(meta.getOrDefault("featurenet.channels", "1")),
+                        Integer.parseInt(meta.get("featurenet.width")),
                         Integer.parseInt(meta.get("featurenet.feature_dim")),
                         Integer.parseInt(meta.get("featurenet.groups")),
                         Integer.parseInt(meta.get("featurenet.classes")));
@@ -95,7 +115,7 @@ public final class FeatureNet extends Module {
         Rng rng = new Rng(seed);
         int w = config.width(), d = config.featureDim(), g = config.groups();
         this.features = child("features", new Sequential(
-                new Conv2d(1, w, 3, 1, 1, true, rng), new GroupNorm(g, w, 1e-5f), new SiLU(),
+                new Conv2d(config.channels(), w, 3, 1, 1, true, rng), new GroupNorm(g, w, 1e-5f), new SiLU(),
                 new Conv2d(w, 2 * w, 3, 2, 1, true, rng), new GroupNorm(g, 2 * w, 1e-5f), new SiLU(),
                 new Conv2d(2 * w, 4 * w, 3, 2, 1, true, rng), new GroupNorm(g, 4 * w, 1e-5f), new SiLU()));
         this.embed = child("embed", new Linear(4 * w * MAP * MAP, d, true, rng));
@@ -111,7 +131,7 @@ public final class FeatureNet extends Module {
         return config.featureDim();
     }
 
-    /** Differentiable forward to the feature vectors: x (B,1,32,32) -> (B, D). */
+    /** Differentiable forward to the feature vectors: x (B, c, 32, 32) -> (B, D). */
     public Variable forwardFeatures(Variable x) {
         checkImages(x.shape());
         Variable h = features.forward(x);                           // (B, 4w, 8, 8)
@@ -119,17 +139,17 @@ public final class FeatureNet extends Module {
         return F.silu(embed.forward(h));                             // (B, D)
     }
 
-    /** Differentiable forward to the logits: x (B,1,32,32) -> (B, classes). */
+    /** Differentiable forward to the logits: x (B, c, 32, 32) -> (B, classes). */
     public Variable forward(Variable x) {
         return head.forward(forwardFeatures(x));
     }
 
-    /** The feature vectors of {@code images} (B,1,32,32) in [−1, 1]: (B, D), in eval mode, no graph, in chunks. */
+    /** The feature vectors of {@code images} (B, c, 32, 32) in [−1, 1]: (B, D), in eval mode, no graph, in chunks. */
     public Tensor features(Tensor images) {
         return inference(images, false);
     }
 
-    /** The class logits of {@code images} (B,1,32,32): (B, classes), in eval mode, no graph, in chunks. */
+    /** The class logits of {@code images} (B, c, 32, 32): (B, classes), in eval mode, no graph, in chunks. */
     public Tensor logits(Tensor images) {
         return inference(images, true);
     }
@@ -184,9 +204,10 @@ public final class FeatureNet extends Module {
         }
     }
 
-    private static void checkImages(int[] shape) {
-        if (shape.length != 4 || shape[1] != 1 || shape[2] != SIDE || shape[3] != SIDE) {
-            throw new ShapeMismatchException("FeatureNet: expected images (B, 1, 32, 32), got " + Shape.str(shape));
+    private void checkImages(int[] shape) {
+        if (shape.length != 4 || shape[1] != config.channels() || shape[2] != SIDE || shape[3] != SIDE) {
+            throw new ShapeMismatchException("FeatureNet: expected images (B, " + config.channels()
+                    + ", 32, 32), got " + Shape.str(shape));
         }
     }
 

@@ -111,16 +111,47 @@ public final class Charts {
      */
     public static void imageGrid(Path file, float[] pixels, int n, int channels, int height, int width, int cols,
                                  int zoom) throws IOException {
+        imageGrid(file, pixels, n, channels, height, width, cols, zoom, List.of(), List.of());
+    }
+
+    /**
+     * As {@link #imageGrid(Path, float[], int, int, int, int, int, int)}, with a label left of each row (a class
+     * name) and above each column (a scale), where the lists are not empty.
+     */
+    public static void imageGrid(Path file, float[] pixels, int n, int channels, int height, int width, int cols,
+                                 int zoom, List<String> rowLabels, List<String> colLabels) throws IOException {
         int rows = (n + cols - 1) / cols, gap = 2;
-        int W = cols * (width * zoom + gap) + gap, H = rows * (height * zoom + gap) + gap;
+        Font font = new Font(Font.SANS_SERIF, Font.PLAIN, 13);
+        int left = 0, top = colLabels.isEmpty() ? 0 : 20;
+        if (!rowLabels.isEmpty()) {
+            BufferedImage probe = new BufferedImage(1, 1, BufferedImage.TYPE_INT_RGB);
+            Graphics2D pg = probe.createGraphics();
+            for (String label : rowLabels) {
+                left = Math.max(left, pg.getFontMetrics(font).stringWidth(label) + 10);
+            }
+            pg.dispose();
+        }
+        int cellW = width * zoom + gap, cellH = height * zoom + gap;
+        int W = left + cols * cellW + gap, H = top + rows * cellH + gap;
         BufferedImage img = new BufferedImage(W, H, BufferedImage.TYPE_INT_RGB);
         Graphics2D g = img.createGraphics();
         g.setColor(new Color(0x303030));
         g.fillRect(0, 0, W, H);
+        g.setRenderingHint(RenderingHints.KEY_TEXT_ANTIALIASING, RenderingHints.VALUE_TEXT_ANTIALIAS_ON);
+        g.setFont(font);
+        g.setColor(new Color(0xe0e0e0));
+        int ascent = g.getFontMetrics().getAscent();
+        for (int r = 0; r < Math.min(rows, rowLabels.size()); r++) {
+            g.drawString(rowLabels.get(r), 5, top + gap + r * cellH + (height * zoom + ascent) / 2);
+        }
+        for (int c = 0; c < Math.min(cols, colLabels.size()); c++) {
+            int tw = g.getFontMetrics().stringWidth(colLabels.get(c));
+            g.drawString(colLabels.get(c), left + gap + c * cellW + (width * zoom - tw) / 2, top - 5);
+        }
         g.dispose();
         int per = channels * height * width;
         for (int i = 0; i < n; i++) {
-            int ox = gap + (i % cols) * (width * zoom + gap), oy = gap + (i / cols) * (height * zoom + gap);
+            int ox = left + gap + (i % cols) * cellW, oy = top + gap + (i / cols) * cellH;
             for (int y = 0; y < height; y++) {
                 for (int x = 0; x < width; x++) {
                     int[] c = new int[3];

@@ -111,6 +111,20 @@ public final class VqVae extends Module {
         return out;
     }
 
+    /**
+     * The decoded picture after each scale of given index maps (B, n[s]), s = 0 .. S − 1: element s is
+     * Dec(Σ_{t ≤ s} φ(up(E[idx_t]))) (B, Cin, H, W) clamped, the coarse-to-fine progression of a sample.
+     */
+    public Tensor[] decodePerScale(Tensor[] indices) {
+        Tensor fhat = Tensor.zeros(indices[0].size(0), quantize.codeDim(), config.latentSide(), config.latentSide());
+        Tensor[] out = new Tensor[indices.length];
+        for (int s = 0; s < indices.length; s++) {
+            quantize.addScale(fhat, indices[s], s);
+            out[s] = decodeFhat(fhat);
+        }
+        return out;
+    }
+
     /** Writes the model (and optionally the optimiser and trainer state) with the config in the metadata. */
     public void save(Path file, AdamW optimizer, Map<String, String> state) throws IOException {
         Map<String, String> meta = new HashMap<>(state);

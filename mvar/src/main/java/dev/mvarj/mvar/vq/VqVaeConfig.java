@@ -63,9 +63,14 @@ public record VqVaeConfig(int imageChannels, int imageSize, int ch, int[] chMult
                 ScaleSchedule.small(), 0.25f, 0.5f, 4);
     }
 
-    /** The RGB shapes set: as {@link #fashionMnist()} with 3 channels and V = 512. */
+    /**
+     * The RGB shapes set: as {@link #fashionMnist()} with 3 channels, V = 512 and GroupNorm(4). With eight groups the
+     * 16 channels of the top level normalise in pairs, and a pair cannot carry a flat region's absolute colour
+     * through the normalisation: at 400 steps the reconstructions turn every shape beige or blue (18.9 dB); with
+     * four groups the colours are learned (21.2 dB; docs/results.md#the-demo-recipe).
+     */
     public static VqVaeConfig shapes() {
-        return fashionMnist().withImageChannels(3).withVocab(512);
+        return fashionMnist().withImageChannels(3).withVocab(512).withGroups(4);
     }
 
     /** The latent side h = w (= the last scale's side). */
@@ -90,6 +95,11 @@ public record VqVaeConfig(int imageChannels, int imageSize, int ch, int[] chMult
 
     public VqVaeConfig withAttention(boolean lowest, boolean mid) {
         return new VqVaeConfig(imageChannels, imageSize, ch, chMult, numResBlocks, lowest, mid, groups, codeDim,
+                vocab, schedule, beta, quantResi, shareQuantResi);
+    }
+
+    public VqVaeConfig withGroups(int g) {
+        return new VqVaeConfig(imageChannels, imageSize, ch, chMult, numResBlocks, attnLowest, midAttn, g, codeDim,
                 vocab, schedule, beta, quantResi, shareQuantResi);
     }
 

@@ -64,9 +64,10 @@ class CliBadInputTest {
             2 | Unknown options: '--per-clas', '3' (did you mean --per-class?) | sample --per-clas 3
             2 | Invalid value for option '--seed': 'x1' is not a long | sample --seed x1
             2 | Missing required parameter for option '--batch' | sample --batch
-            2 | --per-class must be at least 1, got 0 | eval --checkpoint {ckpt} --per-class 0 --data {dir}
-            2 | --data {work}/none: no such directory | eval --checkpoint {ckpt} --data {work}/none
-            2 | --data {dir} does not hold the Fashion-MNIST files | eval --checkpoint {ckpt} --data {dir}
+            2 | --per-class must be at least 4, got 3 | eval --checkpoint {ckpt} --per-class 3
+            2 | --classifier {dir} is a directory, not a file | eval --checkpoint {ckpt} --classifier {dir}
+            2 | --classifier {file}/c.safetensors: {file} is a file, not a directory | eval --checkpoint {ckpt} --classifier {file}/c.safetensors
+            1 | {file}: | eval --checkpoint {ckpt} --classifier {file}
             2 | --top-p must be in (0, 1] (1 = off), got 2.0 | eval --checkpoint {ckpt} --top-p 2
             2 | --model must be one of var, mvar, got 'foo' | train --model foo
             2 | --steps must be at least 1, got 0 | train --steps 0
@@ -108,7 +109,9 @@ class CliBadInputTest {
             2 | --batch must be at least 1, got 0 | tokenizer train --batch 0 --dataset shapes
             2 | --lr must be a positive finite number, got -1 | tokenizer train --lr -1 --dataset shapes
             2 | --ch must be at least 1, got 0 | tokenizer train --ch 0 --dataset shapes
-            2 | --ch 12: 12 channels do not split into 8 groups | tokenizer train --ch 12 --dataset shapes --out {work}/k
+            2 | --ch 10: 10 channels do not split into 4 groups | tokenizer train --ch 10 --dataset shapes --out {work}/k
+            2 | --ch 16 --groups 5: 16 channels do not split into 5 groups | tokenizer train --groups 5 --dataset shapes --out {work}/k
+            2 | --groups must be at least 0, got -1 | tokenizer train --groups -1 --dataset shapes
             2 | --vocab must be 0 (the data set's default) or at least 2, got 1 | tokenizer train --vocab 1 --dataset shapes
             2 | --vocab must be at least 0, got -3 | tokenizer train --vocab -3 --dataset shapes
             2 | --code-dim must be at least 1, got 0 | tokenizer train --code-dim 0 --dataset shapes
@@ -145,9 +148,12 @@ class CliBadInputTest {
             2 | --depth must be at least 1, got 0 | memory --depth 0
             2 | --refine-step 9 is past the last scale | memory --refine-step 9
             2 | --device foo: | memory --device foo
-            2 | --tokenizer-steps must be at least 1, got 0 | demo --tokenizer-steps 0
-            2 | --images must be at least 32, got 10 | demo --images 10
-            2 | --steps must be at least 1, got 0 | demo --steps 0
+            2 | --tokenizer-steps must be at least 0, got -1 | demo --tokenizer-steps -1
+            2 | --images must be 0 (the recipe's) or at least 32, got 10 | demo --images 10
+            2 | --steps must be at least 0, got -3 | demo --steps -3
+            2 | --dataset must be one of auto, fashion-mnist, shapes, got 'mnist' | demo --dataset mnist
+            2 | --dataset fashion-mnist: --data {dir} does not hold the Fashion-MNIST files | demo --dataset fashion-mnist --data {dir}
+            2 | --classifier {dir} is a directory, not a file | demo --classifier {dir}
             2 | --model must be one of var, mvar, got 'foo' | demo --model foo
             2 | --out {file} is a file, not a directory | demo --out {file}
             2 | --per-class must be at least 1, got 0 | figures --per-class 0 --out {work}/fig

@@ -1,5 +1,6 @@
 package dev.mvarj.mvar.cli;
 
+import dev.mvarj.mvar.eval.FeatureNet;
 import dev.mvarj.mvar.train.RunDirectory;
 import dev.mvarj.tensor.Tensor;
 import dev.mvarj.tensor.io.SafeTensors;
@@ -186,6 +187,26 @@ class CliRunsTest {
                         .as(f.toString()).isEqualTo(Files.readAllBytes(f));
             }
         }
+    }
+
+    @Test
+    void evalScoresSamplesBetweenRealImagesAndReconstructionsWithTheDataSetsClassifier(@TempDir Path dir)
+            throws Exception {
+        Path run = dir.resolve("run");
+        train(run, "--steps", "2").ok();
+        Path classifier = dir.resolve("classifier.safetensors");
+        new FeatureNet(new FeatureNet.Config(3, 8, 16, 4, 10), 5).save(classifier, Map.of());
+        String out = mvarj("eval", "--checkpoint", run.resolve("checkpoint.safetensors").toString(), "--classifier",
+                classifier.toString(), "--per-class", "4", "--batch", "20").ok().out();
+        assertThat(out).contains("| real training images (floor) | 40 |")
+                .contains("| tokenizer reconstructions (ceiling) | 40 |")
+                .contains("| MVAR samples (cfg 1.5, top-k off, top-p 0.95) | 40 |")
+                .contains("horizontal bars").contains("10000 real");
+        Matcher floor = Pattern.compile("\\| real training images \\(floor\\) \\| 40 \\| ([0-9.]+) \\|").matcher(out);
+        Matcher samples = Pattern.compile("\\| MVAR samples [^|]+\\| 40 \\| ([0-9.]+) \\|").matcher(out);
+        assertThat(floor.find() && samples.find()).as(out).isTrue();
+        assertThat(Double.parseDouble(samples.group(1))).as("two training steps are far from real images")
+                .isGreaterThan(Double.parseDouble(floor.group(1)));
     }
 
     /** The steps of the records in a run's metrics.jsonl, in file order. */

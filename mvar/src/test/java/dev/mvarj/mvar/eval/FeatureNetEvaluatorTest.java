@@ -24,7 +24,7 @@ import static org.assertj.core.api.Assertions.within;
 /** The classifier and the evaluator end to end, on grey synthetic shapes (no data set or trained weights needed). */
 class FeatureNetEvaluatorTest {
 
-    private static final FeatureNet.Config SMALL = new FeatureNet.Config(8, 32, 4, 10);
+    private static final FeatureNet.Config SMALL = new FeatureNet.Config(1, 8, 32, 4, 10);
 
     @TempDir
     Path dir;

@@ -81,10 +81,11 @@ public final class SimdBackend extends ReferenceBackend {
             }
             return;
         }
-        int rank = dst.rank(), inner = rank == 0 ? 1 : dst.size(-1);
-        if (rank > 1 && inner >= 8 && src.stride(-1) == 1 && dst.stride(-1) == 1) {
-            // rows along the last axis are contiguous on both sides (e.g. splitting heads): copy row by row;
-            // the offsets of the row starts are those of the view without the last axis
+        int rank = dst.rank(), inner = rank == 0 ? 1 : dst.size(-1), step = rank == 0 ? 1 : src.stride(-1);
+        if (rank > 1 && inner >= 8 && dst.stride(-1) == 1 && (step == 1 || step == 0)) {
+            // rows along the last axis: contiguous on both sides (e.g. splitting heads), copied row by row; or one
+            // source value broadcast along the row (an expand over the last axis, e.g. the gradient of a row sum),
+            // filled. The offsets of the row starts are those of the views without the last axis.
             Tensor srcRows = src.select(-1, 0), dstRows = dst.select(-1, 0);
             int rows = srcRows.numel();
             boolean floats = dst.dtype() == DType.F32;
@@ -94,7 +95,13 @@ public final class SimdBackend extends ReferenceBackend {
                 Host.offsets(srcRows, r0, r1 - r0, offS);
                 Host.offsets(dstRows, r0, r1 - r0, offD);
                 for (int r = 0; r < offS.length; r++) {
-                    if (floats) {
+                    if (step == 0) {
+                        if (floats) {
+                            java.util.Arrays.fill((float[]) d, offD[r], offD[r] + inner, ((float[]) s)[offS[r]]);
+                        } else {
+                            java.util.Arrays.fill((int[]) d, offD[r], offD[r] + inner, ((int[]) s)[offS[r]]);
+                        }
+                    } else if (floats) {
                         copyRow((float[]) s, offS[r], (float[]) d, offD[r], inner);
                     } else {
                         System.arraycopy(s, offS[r], d, offD[r], inner);

@@ -183,6 +183,27 @@ class SimdKernelsTest {
     }
 
     @Test
+    void copyOfALastAxisBroadcastFillsEveryRowWithItsValue() {
+        for (int d : new int[]{8, 33}) {                                        // whole vectors, and a tail
+            Tensor g = RNG.uniform(-1, 1, 3, 5, 7, 1);
+            Tensor x = g.expand(3, 5, 7, d);                                   // stride 0 along the last axis
+            Tensor got = out(x), want = out(x);
+            SIMD.copy(got, x);
+            REF.copy(want, x);
+            assertClose("expand d=" + d, got, want, 0);
+            Tensor t = RNG.uniform(-1, 1, 7, 5, 1).permute(1, 0, 2).expand(5, 7, d);   // strided rows, broadcast
+            Tensor gotT = out(t), wantT = out(t);
+            SIMD.copy(gotT, t);
+            REF.copy(wantT, t);
+            assertClose("permuted expand d=" + d, gotT, wantT, 0);
+            Tensor ids = Tensor.ofInts(java.util.stream.IntStream.range(0, 15).toArray(), 3, 5, 1).expand(3, 5, d);
+            Tensor gotI = Tensor.zeros(Device.CPU, DType.I32, ids.shape());
+            SIMD.copy(gotI, ids);
+            assertThat(gotI.toIntArray()).containsExactly(ids.toIntArray());
+        }
+    }
+
+    @Test
     void stridedCopyMatchesReference() {
         Tensor x = RNG.uniform(-1, 1, 5, 33, 7).permute(2, 0, 1);
         Tensor got = out(x), want = out(x);

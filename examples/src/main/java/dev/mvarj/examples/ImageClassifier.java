@@ -1,51 +1,49 @@
 package dev.mvarj.examples;
 
-import dev.mvarj.autograd.F;
-import dev.mvarj.autograd.Variable;
-import dev.mvarj.mvar.data.DataLoader;
+import dev.mvarj.mvar.data.Datasets;
 import dev.mvarj.mvar.data.FashionMnist;
 import dev.mvarj.mvar.data.ImageDataset;
+import dev.mvarj.mvar.eval.ClassifierTrainer;
 import dev.mvarj.mvar.eval.Evaluator;
 import dev.mvarj.mvar.eval.FeatureNet;
 import dev.mvarj.mvar.eval.PrecisionRecall;
-import dev.mvarj.mvar.train.Charts;
-import dev.mvarj.mvar.train.MetricsLog;
 import dev.mvarj.mvar.train.Progress;
-import dev.mvarj.nn.AdamW;
-import dev.mvarj.nn.ParameterStore;
-import dev.mvarj.nn.Schedule;
-import dev.mvarj.tensor.Device;
 import dev.mvarj.tensor.Tensor;
 import dev.mvarj.tensor.random.Rng;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
 /**
- * A small CNN ({@link FeatureNet}) learns Fashion-MNIST with AdamW and a warm-up + cosine schedule, then reports its
- * test accuracy and writes its weights; the image-generation metrics ({@code dev.mvarj.mvar.eval}) use its pooled
- * features. Run it with {@code ./mvarj example classifier [--epochs 2] [--batch 128] [--lr 3e-3] [--seed 0]
- * [--data DIR] [--out FILE]}.
+ * A small CNN ({@link FeatureNet}) learns Fashion-MNIST or the built-in shapes with AdamW and a warm-up + cosine
+ * schedule ({@link ClassifierTrainer}), then reports its test accuracy and writes its weights; the image-generation
+ * metrics ({@code dev.mvarj.mvar.eval}) use its features. Run it with {@code ./mvarj example classifier
+ * [--dataset auto|fashion-mnist|shapes] [--epochs 2] [--batch 128] [--lr 3e-3] [--seed 0] [--data DIR] [--out FILE]}.
  */
-public final class FashionClassifier {
+public final class ImageClassifier {
 
-    /** The command-line options and their defaults. */
-    record Options(int epochs, int batch, double lr, double weightDecay, int warmup, int subset, int width, int dim,
-                   int baseline, long seed, Path data, Path out) {
+    /** The command-line options and their defaults ({@code out} null = the data set's default checkpoint). */
+    record Options(String dataset, int epochs, int batch, double lr, double weightDecay, int warmup, int subset,
+                   int width, int dim, int baseline, long seed, Path data, Path out) {
 
         static Options parse(String[] args) {
-            int epochs = 2, batch = 128, warmup = 100, subset = 0, baseline = Evaluator.DEFAULT_GENERATED;
+            ClassifierTrainer.Settings d = ClassifierTrainer.Settings.defaults();
+            int epochs = d.epochs(), batch = d.batch(), warmup = d.warmup(), subset = 0;
+            int baseline = Evaluator.DEFAULT_GENERATED;
             int width = FeatureNet.Config.DEFAULT.width(), dim = FeatureNet.Config.DEFAULT.featureDim();
-            double lr = 3e-3, wd = 0.05;
-            long seed = 0;
-            Path data = Path.of(FashionMnist.DEBIAN_DIR), out = FeatureNet.DEFAULT_CHECKPOINT;
+            double lr = d.lr(), wd = d.weightDecay();
+            long seed = d.seed();
+            String dataset = "auto";
+            Path data = Path.of(FashionMnist.DEBIAN_DIR), out = null;
             for (int i = 0; i < args.length; i++) {
                 String value = i + 1 < args.length ? args[i + 1] : null;
                 switch (args[i]) {
+                    case "--dataset" -> dataset = need(args[i], value);
                     case "--epochs" -> epochs = integer(args[i], value);
                     case "--batch" -> batch = integer(args[i], value);
                     case "--lr" -> lr = number(args[i], value);
@@ -70,7 +68,9 @@ public final class FashionClassifier {
                     case "-h", "--help" -> {
                         System.out.println("""
                                 usage: ./mvarj example classifier [options]
-                                  --epochs N   passes over the 60k training images (default 2); 0 loads the
+                                  --dataset D  auto | fashion-mnist | shapes (default auto: Fashion-MNIST when
+                                               its files are in --data, else the built-in shapes)
+                                  --epochs N   passes over the training images (default 2); 0 loads the
                                                weights at --out and only evaluates them
                                   --batch N    images per step (default 128)
                                   --lr X       peak learning rate of AdamW (default 3e-3)
@@ -83,7 +83,8 @@ public final class FashionClassifier {
                                                and again with noise (default %d; 0 skips it)
                                   --seed N     initialisation and shuffling seed (default 0)
                                   --data DIR   Fashion-MNIST IDX files (default /usr/share/datasets/fashion-mnist)
-                                  --out FILE   weights (default runs/classifier/fashion_cnn.safetensors)
+                                  --out FILE   weights (default runs/classifier/fashion_cnn.safetensors or
+                                               runs/classifier/shapes_cnn.safetensors)
                                   --verbose    print the stack trace of an error (also MVARJ_VERBOSE=1)""".formatted(
                                 FeatureNet.Config.DEFAULT.width(), FeatureNet.Config.DEFAULT.featureDim(),
                                 Evaluator.DEFAULT_GENERATED));
@@ -93,7 +94,17 @@ public final class FashionClassifier {
                 }
                 i++;
             }
-            Options o = new Options(epochs, batch, lr, wd, warmup, subset, width, dim, baseline, seed, data, out);
+            if (dataset.equals("auto")) {
+                dataset = FashionMnist.available(data) ? Datasets.FASHION : Datasets.SHAPES;
+            }
+            try {
+                dataset = Datasets.family(dataset);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--dataset must be auto, fashion-mnist or shapes, got '" + dataset
+                        + "'");
+            }
+            Options o = new Options(dataset, epochs, batch, lr, wd, warmup, subset, width, dim, baseline, seed, data,
+                    out != null ? out : FeatureNet.defaultCheckpoint(dataset));
             o.check();
             return o;
         }
@@ -118,7 +129,7 @@ public final class FashionClassifier {
                 throw new IllegalArgumentException("--width " + width + " is not a multiple of the " + groups
                         + " GroupNorm groups");
             }
-            if (!FashionMnist.available(data)) {
+            if (dataset.equals(Datasets.FASHION) && !FashionMnist.available(data)) {
                 throw new IllegalArgumentException("--data " + data + " does not hold the Fashion-MNIST files"
                         + " (*-images-idx3-ubyte.gz, *-labels-idx1-ubyte.gz)");
             }
@@ -190,82 +201,35 @@ public final class FashionClassifier {
 
     static void run(Options o) throws IOException {
         long t0 = System.nanoTime();
-        ImageDataset train = FashionMnist.load(o.data(), FashionMnist.Split.TRAIN);
+        ImageDataset train = Datasets.split(o.dataset(), o.data(), true);
         if (o.subset() > 0) {
             train = train.head(o.subset());
         }
-        ImageDataset test = FashionMnist.load(o.data(), FashionMnist.Split.TEST);
+        ImageDataset test = Datasets.split(o.dataset(), o.data(), false);
 
         FeatureNet net;
         if (o.epochs() == 0) {
             net = FeatureNet.load(o.out());
             System.out.println("loaded " + o.out() + ": " + net.config() + ", " + net.parameterCount() + " parameters");
         } else {
-            net = new FeatureNet(new FeatureNet.Config(o.width(), o.dim(), FeatureNet.Config.DEFAULT.groups(),
-                    FashionMnist.CLASSES.size()), o.seed());
-            train(net, train, o);
+            net = new FeatureNet(new FeatureNet.Config(train.channels(), o.width(), o.dim(),
+                    FeatureNet.Config.DEFAULT.groups(), train.classNames().size()), o.seed());
+            ClassifierTrainer.train(net, train, new ClassifierTrainer.Settings(o.epochs(), o.batch(), o.lr(),
+                    o.weightDecay(), o.warmup(), o.seed()), o.out().toAbsolutePath().getParent(), System.out);
         }
         double trainSeconds = (System.nanoTime() - t0) / 1e9;
-
-        int[] predicted = net.predict(test.images(range(test.size()), null));
-        int correct = 0;
-        for (int i = 0; i < predicted.length; i++) {
-            correct += predicted[i] == test.labels()[i] ? 1 : 0;
-        }
-        double testAcc = (double) correct / test.size();
-        double seconds = (System.nanoTime() - t0) / 1e9;
-        System.out.printf(Locale.ROOT, "test accuracy %.2f%% (%d/%d); training %s, total %s%n", 100 * testAcc,
-                correct, test.size(), Progress.clock(trainSeconds), Progress.clock(seconds));
+        double testAcc = ClassifierTrainer.testAccuracy(net, test);
+        System.out.printf(Locale.ROOT, "test accuracy %.2f%% (%d images); training %s, total %s%n", 100 * testAcc,
+                test.size(), Progress.clock(trainSeconds), Progress.clock((System.nanoTime() - t0) / 1e9));
 
         if (o.epochs() > 0) {
             net.save(o.out(), Map.of("test_accuracy", String.format(Locale.ROOT, "%.4f", testAcc),
-                    "epochs", Integer.toString(o.epochs()), "seed", Long.toString(o.seed())));
+                    "epochs", Integer.toString(o.epochs()), "seed", Long.toString(o.seed()), "dataset", train.name()));
             System.out.println("weights: " + o.out() + " (metrics.jsonl and loss.png beside it)");
         }
         if (o.baseline() > 0) {
             baseline(net, train, test, Math.min(o.baseline(), train.size()), o.seed());
         }
-    }
-
-    /** AdamW with a linear warm-up and a cosine decay over {@code o.epochs()} passes; metrics beside the weights. */
-    static void train(FeatureNet net, ImageDataset train, Options o) throws IOException {
-        // no weight decay on biases and group-norm scales (1-D parameters)
-        ParameterStore params = new ParameterStore(net, name -> net.namedParameters().get(name).rank() <= 1,
-                Device.CPU);
-        AdamW opt = new AdamW(params, 0.9f, 0.999f, 1e-8f);
-        DataLoader loader = new DataLoader(train, o.batch(), true, false, o.seed());
-        int steps = o.epochs() * loader.batchesPerEpoch();
-        Schedule schedule = new Schedule(Schedule.Kind.COSINE, o.lr(), Math.min(o.warmup(), steps), steps,
-                0.01, 0.01, o.weightDecay(), o.weightDecay());
-        System.out.printf(Locale.ROOT, "%s: %d images; %,d parameters; %d epochs of %d steps%n",
-                train.name(), train.size(), net.parameterCount(), o.epochs(), loader.batchesPerEpoch());
-
-        Path dir = o.out().toAbsolutePath().getParent();
-        Tensor weight = Tensor.full(1f / o.batch(), o.batch());   // per-sample weights: the batch mean
-        Progress progress = new Progress("train", steps, 50, System.out);
-        double emaLoss = Double.NaN, emaAcc = Double.NaN;
-        try (MetricsLog log = new MetricsLog(dir.resolve("metrics.jsonl"), true)) {
-            net.train();
-            for (int step = 0; step < steps; step++) {
-                DataLoader.Batch b = loader.next();
-                params.zeroGrad();
-                Variable logits = net.forward(Variable.constant(b.images()));        // (B, 10)
-                Variable loss = F.crossEntropy(logits, b.labels(), weight, 0f);       // mean CE, a scalar
-                loss.backward();
-                float lr = (float) schedule.lr(step);
-                opt.step(lr, (float) schedule.weightDecay(step), 1f);
-
-                double l = loss.data().item(), acc = accuracy(logits.data(), b.labels().toIntArray());
-                emaLoss = Double.isNaN(emaLoss) ? l : 0.95 * emaLoss + 0.05 * l;
-                emaAcc = Double.isNaN(emaAcc) ? acc : 0.95 * emaAcc + 0.05 * acc;
-                log.log("step", step + 1, "loss", l, "acc", acc, "lr", lr);
-                progress.update(step + 1, o.batch(), "epoch", b.epoch() + 1, "loss", emaLoss, "acc", emaAcc,
-                        "lr", (double) lr);
-            }
-            Charts.lineChart(dir.resolve("loss.png"), "Fashion-MNIST classifier", "step", "cross-entropy",
-                    List.of(new Charts.Series("train loss", log.series("loss"))));
-        }
-        net.eval();
     }
 
     /**
@@ -278,37 +242,12 @@ public final class FashionClassifier {
         Evaluator evaluator = new Evaluator(net, test, Evaluator.DEFAULT_REAL_SAMPLES, PrecisionRecall.DEFAULT_K);
         System.out.printf(Locale.ROOT, "metrics: real side (%d test images) prepared in %.1fs%n",
                 evaluator.realCount(), (System.nanoTime() - t0) / 1e9);
-        Tensor images = train.images(range(n), null);
-        int[] labels = java.util.Arrays.copyOf(train.labels(), n);
+        Tensor images = train.images(ClassifierTrainer.range(n), null);
+        int[] labels = Arrays.copyOf(train.labels(), n);
         Evaluator.Report real = evaluator.evaluate(images, labels);
         System.out.println("  " + n + " training images:  " + real.summary());
         Tensor noisy = images.add(new Rng(seed + 1).normal(0f, 0.3f, images.shape()))
                 .maximum(Tensor.scalar(-1f)).minimum(Tensor.scalar(1f));
         System.out.println("  the same + noise 0.3:  " + evaluator.evaluate(noisy, labels).summary());
-    }
-
-    /** Share of rows whose arg-max is the label. */
-    static double accuracy(Tensor logits, int[] labels) {
-        int c = logits.size(1);
-        float[] z = logits.contiguous().toFloatArray();
-        int correct = 0;
-        for (int i = 0; i < labels.length; i++) {
-            int best = 0;
-            for (int j = 1; j < c; j++) {
-                if (z[i * c + j] > z[i * c + best]) {
-                    best = j;
-                }
-            }
-            correct += best == labels[i] ? 1 : 0;
-        }
-        return (double) correct / labels.length;
-    }
-
-    static int[] range(int n) {
-        int[] idx = new int[n];
-        for (int i = 0; i < n; i++) {
-            idx[i] = i;
-        }
-        return idx;
     }
 }

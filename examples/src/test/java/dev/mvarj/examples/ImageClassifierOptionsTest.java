@@ -9,7 +9,7 @@ import java.nio.file.Path;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** The classifier example refuses every meaningless option value with one message naming the option. */
-class FashionClassifierOptionsTest {
+class ImageClassifierOptionsTest {
 
     @ParameterizedTest(name = "{0} {1}")
     @CsvSource(delimiter = '|', value = {
@@ -30,14 +30,14 @@ class FashionClassifierOptionsTest {
             "--bogus | 1 | unknown option --bogus",
             "--data | /nonexistent/fashion | --data /nonexistent/fashion does not hold the Fashion-MNIST files"})
     void refusesBadValues(String option, String value, String message) {
-        assertThatThrownBy(() -> FashionClassifier.Options.parse(new String[]{option, value}))
+        assertThatThrownBy(() -> ImageClassifier.Options.parse(new String[]{option, value}))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining(message);
     }
 
     @ParameterizedTest(name = "{0}")
     @CsvSource({"--epochs", "--out"})
     void refusesAMissingValue(String option) {
-        assertThatThrownBy(() -> FashionClassifier.Options.parse(new String[]{option}))
+        assertThatThrownBy(() -> ImageClassifier.Options.parse(new String[]{option}))
                 .isInstanceOf(IllegalArgumentException.class).hasMessage(option + " needs a value");
     }
 
@@ -49,9 +49,9 @@ class FashionClassifierOptionsTest {
                 "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"}) {
             Files.writeString(data.resolve(f), "");
         }
-        assertThatThrownBy(() -> FashionClassifier.Options.parse(new String[]{"--data", data.toString(), "--out",
+        assertThatThrownBy(() -> ImageClassifier.Options.parse(new String[]{"--data", data.toString(), "--out",
                 dir.toString()})).hasMessage("--out " + dir + " is a directory, not a file");
-        assertThatThrownBy(() -> FashionClassifier.Options.parse(new String[]{"--data", data.toString(), "--out",
+        assertThatThrownBy(() -> ImageClassifier.Options.parse(new String[]{"--data", data.toString(), "--out",
                 dir.resolve("none.safetensors").toString(), "--epochs", "0"}))
                 .hasMessageContaining("--epochs 0 evaluates the weights at --out, but");
     }
