@@ -66,11 +66,11 @@ public final class DemoCommand implements Callable<Integer> {
         static Recipe of(String dataset, boolean quick) {
             boolean fashion = dataset.equals(Datasets.FASHION);
             VqVaeConfig v = fashion ? VqVaeConfig.fashionMnist() : VqVaeConfig.shapes();
-            Sampler.Settings sampling = new Sampler.Settings(3f, 0, 0.95f, 0);
+            Sampler.Settings sampling = new Sampler.Settings(Generation.DEFAULT_CFG, 0, Generation.DEFAULT_TOP_P, 0);
             if (quick) {
-                return new Recipe(v, 100, 32, 3e-3, 1000, 100, 16, 6e-3, 0.05, 10, sampling);
+                return new Recipe(v, 60, 32, 3e-3, 1000, 150, 8, 6e-3, 0.05, 10, sampling);
             }
-            return new Recipe(v, 400, 32, 3e-3, 6000, 600, 16, 6e-3, 0.05, 100, sampling);
+            return new Recipe(v, 500, 32, 3e-3, 6000, 1300, 8, 6e-3, 0.05, 100, sampling);
         }
     }
 
@@ -248,12 +248,8 @@ public final class DemoCommand implements Callable<Integer> {
 
         ScaleSchedule schedule = t.model().cfg.schedule();
         float[] steps = Generation.progression(t.model(), vae, pattern, r.evalPerClass(), r.sampling());
-        List<String> sides = new ArrayList<>();
-        for (int k = 0; k < schedule.count(); k++) {
-            sides.add(schedule.side(k) + "×" + schedule.side(k));
-        }
         Charts.imageGrid(out.resolve("progression.png"), steps, classes * schedule.count(), c, side, side,
-                schedule.count(), 3, train.classNames(), sides);
+                schedule.count(), 3, train.classNames(), Generation.scaleNames(schedule));
     }
 
     private void writeReport(String name, Recipe r, TokenizerTrainer.Result tr, TransformerTrainer.Summary ts,
@@ -267,7 +263,7 @@ public final class DemoCommand implements Callable<Integer> {
         String md = String.format(Locale.ROOT, """
                 # mvarj demo report
 
-                Data: %s. Total time %s on %d cores%s.
+                Data: %s. Total time %s on %d cores%s; the time per phase is at the end.
 
                 ## Samples
                 One row per class: two real training images, the tokenizer's reconstructions of them, then %s
@@ -280,19 +276,22 @@ public final class DemoCommand implements Callable<Integer> {
                 ![progression](progression.png)
 
                 ## Scores
-                In the features of the %s classifier, against %,d test images (docs/guide.md#scoring-samples):
+                In the features of the %s classifier, against %,d test images ("Scoring samples" in docs/guide.md):
                 real training images are the floor a perfect generator reaches with this many images, the tokenizer's
-                reconstructions of them the ceiling the transformer can reach.
+                reconstructions of them the ceiling the transformer can reach. Precision measures fidelity (samples
+                inside the real images' k-NN manifold), recall variety (real images inside the samples').
 
                 %s
                 %s
                 ## Tokenizer
                 %d steps of %d: %s
 
+                ![tokenizer loss](tokenizer/loss.png)
+
                 ## %s transformer
                 depth %d, width %d, %d heads, schedule %s (L = %d), vocab %d; %,d parameters.
-                %d steps of %d on %,d images, final loss %.4f, %.3f s/step. Peak activations held for backward:
-                %.1f MiB %s.
+                %d steps of %d on %,d images and their mirrors, final loss %.4f, %.3f s/step. Peak activations held
+                for backward: %.1f MiB.
 
                 Per-scale cross-entropy: %s
                 Per-scale accuracy: %s
@@ -303,13 +302,14 @@ public final class DemoCommand implements Callable<Integer> {
                 batch %d; attention query-key pairs per image %,d (VAR would compute %,d).
 
                 ## Time per phase
-                %s""", name, Progress.clock(seconds), Runtime.getRuntime().availableProcessors(),
+                %s""", name.equals(Datasets.FASHION) ? "Fashion-MNIST" : "the built-in shapes",
+                Progress.clock(seconds), Runtime.getRuntime().availableProcessors(),
                 quick ? " (--quick)" : "", pattern, r.sampling().cfg(), r.sampling().topP(), r.sampling().seed(),
                 name, score.real(), card.table(), "\n```\n" + score.perClassTable(card.classNames()) + "```\n",
                 tr.steps(), r.tokenizerBatch(), tr.evaluation().summary(), pattern, cfg.depth(), cfg.width(),
                 cfg.heads(), cfg.schedule(), cfg.schedule().length(), cfg.vocab(), t.model().parameterCount(),
                 ts.steps(), r.batch(), r.images(), ts.finalLoss(), ts.secondsPerStep(),
-                ts.peakGraphBytes() / 1048576.0, ts.peakGraphBytesByGroup(), TrainCommand.fmt(ts.scaleCe()),
+                ts.peakGraphBytes() / 1048576.0, TrainCommand.fmt(ts.scaleCe()),
                 TrainCommand.fmt(ts.scaleAcc()), model, 1e3 * s.seconds() / s.labels().length,
                 s.kvCacheBytes() / 1048576.0, s.peakBytes() / 1048576.0, s.batch(), pattern.attentionPairs(cfg),
                 AttentionPattern.VAR.attentionPairs(cfg), times);

@@ -1,5 +1,6 @@
 package dev.mvarj.mvar.cli;
 
+import dev.mvarj.mvar.data.Datasets;
 import dev.mvarj.mvar.model.AttentionPattern;
 import dev.mvarj.mvar.model.Sampler;
 import dev.mvarj.mvar.model.ScaleSchedule;
@@ -75,16 +76,20 @@ public final class FiguresCommand implements Callable<Integer> {
         for (Path ckpt : checkpoints) {
             Runs.Trained t = Runs.load(ckpt);
             AttentionPattern pattern = t.options().pattern();
-            VqVae vae = VqVae.load(Path.of(t.state().getOrDefault("tokenizer", "runs/tokenizer/tokenizer.safetensors")));
-            Sampler.Settings st = new Sampler.Settings(1.5f, 0, 0.95f, seed);
+            Path tokenizer = Path.of(t.state().getOrDefault("tokenizer", "runs/tokenizer/tokenizer.safetensors"));
+            check.inputFile("the tokenizer of --checkpoint " + ckpt, tokenizer);
+            VqVae vae = VqVae.load(tokenizer);
+            List<String> names = Datasets.classNames(SamplingOptions.datasetOf(tokenizer, vae));
+            Sampler.Settings st = new Sampler.Settings(Generation.DEFAULT_CFG, 0, Generation.DEFAULT_TOP_P, seed);
             Generation.Samples s = Generation.generate(t.model(), vae, pattern, perClass, 40, st);
             Path grid = out.resolve("samples-" + pattern.name().toLowerCase(Locale.ROOT) + ".png");
             int c = s.images().size(1), side = s.images().size(2);
-            Charts.imageGrid(grid, s.images().toFloatArray(), s.labels().length, c, side, side, perClass, 1);
+            Charts.imageGrid(grid, s.images().toFloatArray(), s.labels().length, c, side, side, perClass, 2, names,
+                    List.of());
             indexed(grid);
             Main.out(spec).println("wrote " + grid);
             if (first) {
-                progression(t, vae, pattern, st, out.resolve("progression.png"));
+                progression(t, vae, pattern, perClass, st, names, out.resolve("progression.png"));
                 Main.out(spec).println("wrote " + out.resolve("progression.png"));
                 first = false;
             }
@@ -160,26 +165,14 @@ public final class FiguresCommand implements Callable<Integer> {
         write(file, img);
     }
 
-    /** One sample per class (rows), decoded after each scale's tokens are added (columns, coarse to fine). */
-    static void progression(Runs.Trained t, VqVae vae, AttentionPattern pattern, Sampler.Settings st, Path file)
-            throws IOException {
-        int classes = t.model().cfg.classes(), S = t.model().cfg.schedule().count();
-        int[] labels = new int[classes];
-        for (int i = 0; i < classes; i++) {
-            labels[i] = i;
-        }
-        Sampler.Result r = Sampler.sample(t.model(), vae.quantize, pattern, labels, st);
-        int c = vae.config.imageChannels(), size = vae.config.imageSize(), per = c * size * size;
-        float[] px = new float[classes * S * per];
-        Tensor fhat = Tensor.zeros(r.fhat().shape());
-        for (int s = 0; s < S; s++) {
-            vae.quantize.addScale(fhat, r.indices()[s], s);
-            float[] img = vae.decodeFhat(fhat).toFloatArray();
-            for (int b = 0; b < classes; b++) {
-                System.arraycopy(img, b * per, px, (b * S + s) * per, per);
-            }
-        }
-        Charts.imageGrid(file, px, classes * S, c, size, size, S, 1);
+    /** One sample per class (rows), decoded after each scale's tokens are added (columns "1×1" … , coarse to fine). */
+    static void progression(Runs.Trained t, VqVae vae, AttentionPattern pattern, int perClass, Sampler.Settings st,
+                            List<String> classNames, Path file) throws IOException {
+        ScaleSchedule sch = t.model().cfg.schedule();
+        int c = vae.config.imageChannels(), size = vae.config.imageSize();
+        float[] px = Generation.progression(t.model(), vae, pattern, perClass, st);
+        Charts.imageGrid(file, px, classNames.size() * sch.count(), c, size, size, sch.count(), 2, classNames,
+                Generation.scaleNames(sch));
         indexed(file);
     }
 

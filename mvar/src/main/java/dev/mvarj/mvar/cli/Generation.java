@@ -24,7 +24,21 @@ final class Generation {
     record Samples(Tensor images, int[] labels, long kvCacheBytes, long peakBytes, double seconds, int batch) {
     }
 
+    /** The guidance the demo, {@code sample}, {@code eval} and {@code figures} use unless told otherwise. */
+    static final float DEFAULT_CFG = 1.5f;
+    /** The top-p filter they use unless told otherwise (top-k is off). */
+    static final float DEFAULT_TOP_P = 0.95f;
+
     private Generation() {
+    }
+
+    /** "1×1", "2×2", ...: the side of every scale, for the columns of a progression. */
+    static List<String> scaleNames(dev.mvarj.mvar.model.ScaleSchedule schedule) {
+        List<String> names = new java.util.ArrayList<>();
+        for (int k = 0; k < schedule.count(); k++) {
+            names.add(schedule.side(k) + "×" + schedule.side(k));
+        }
+        return names;
     }
 
     static Samples generate(NextScaleTransformer model, VqVae vae, AttentionPattern pattern, int perClass, int batch,

@@ -30,14 +30,14 @@ final class SamplingOptions {
     @Option(names = "--batch", defaultValue = "32", description = "images per sampling batch (default: ${DEFAULT-VALUE})")
     int batch;
 
-    @Option(names = "--cfg", defaultValue = "1.5",
+    @Option(names = "--cfg", defaultValue = "" + Generation.DEFAULT_CFG,
             description = "guidance: t = cfg·s/(S−1), logits = (1+t)·cond − t·uncond; for MVAR 1 = off (default: ${DEFAULT-VALUE})")
     float cfg;
 
     @Option(names = "--top-k", defaultValue = "0", description = "top-k filter, 0 = off (default: ${DEFAULT-VALUE})")
     int topK;
 
-    @Option(names = "--top-p", defaultValue = "0.95", description = "top-p filter, 1 = off (default: ${DEFAULT-VALUE})")
+    @Option(names = "--top-p", defaultValue = "" + Generation.DEFAULT_TOP_P, description = "top-p filter, 1 = off (default: ${DEFAULT-VALUE})")
     float topP;
 
     @Option(names = "--seed", defaultValue = "7", description = "random seed (default: ${DEFAULT-VALUE})")

@@ -38,16 +38,16 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--out", description = "output directory (default: runs/<model>)")
     Path out;
 
-    @Option(names = "--steps", defaultValue = "1500", description = "optimiser steps (default: ${DEFAULT-VALUE})")
+    @Option(names = "--steps", defaultValue = "3200", description = "optimiser steps (default: ${DEFAULT-VALUE})")
     int steps;
 
-    @Option(names = "--batch", defaultValue = "32", description = "images per step (default: ${DEFAULT-VALUE})")
+    @Option(names = "--batch", defaultValue = "8", description = "images per step (default: ${DEFAULT-VALUE})")
     int batch;
 
-    @Option(names = "--lr", defaultValue = "1e-3", description = "peak learning rate (default: ${DEFAULT-VALUE})")
+    @Option(names = "--lr", defaultValue = "6e-3", description = "peak learning rate (default: ${DEFAULT-VALUE})")
     double lr;
 
-    @Option(names = "--warmup", defaultValue = "0.02",
+    @Option(names = "--warmup", defaultValue = "0.05",
             description = "warm-up, as a fraction of the steps (default: ${DEFAULT-VALUE})")
     double warmup;
 

@@ -52,10 +52,10 @@ class CliRunsTest {
     @Test
     void resumeRefusesAChangeThatAltersTheRunAndAllowsALongerOne(@TempDir Path dir) throws Exception {
         Path run = dir.resolve("run");
-        train(run, "--steps", "2", "--lr", "1e-3").ok();
+        train(run, "--steps", "2").ok();
         byte[] ckpt = Files.readAllBytes(run.resolve("checkpoint.safetensors"));
         train(run, "--steps", "2", "--resume", "--model", "var").refused(2, "--resume: --model var (the run has mvar)");
-        train(run, "--steps", "2", "--resume", "--lr", "2e-3").refused(2, "--lr 0.002 (the run has 0.001)");
+        train(run, "--steps", "2", "--resume", "--lr", "2e-3").refused(2, "--lr 0.002 (the run has 0.006)");
         train(run, "--steps", "2", "--resume", "--depth", "2").refused(2, "--depth 2 (the run has 1)");
         train(run, "--steps", "2", "--resume", "--seed", "5", "--mode", "cycle")
                 .refused(2, "--mode cycle (the run has all); --seed 5 (the run has 1)");
@@ -207,6 +207,28 @@ class CliRunsTest {
         assertThat(floor.find() && samples.find()).as(out).isTrue();
         assertThat(Double.parseDouble(samples.group(1))).as("two training steps are far from real images")
                 .isGreaterThan(Double.parseDouble(floor.group(1)));
+    }
+
+    @Test
+    void theDemoRunsEveryPhaseAndWritesItsReport(@TempDir Path dir) throws Exception {
+        Path classifier = dir.resolve("classifier.safetensors");
+        new FeatureNet(new FeatureNet.Config(3, 8, 16, 4, 10), 5).save(classifier, Map.of());
+        Path out = dir.resolve("demo");
+        String log = mvarj("demo", "--quick", "--dataset", "shapes", "--tokenizer-steps", "2", "--images", "64",
+                "--steps", "2", "--classifier", classifier.toString(), "--out", out.toString()).ok().out();
+        assertThat(log).contains("== 1/5 tokenizer", "== 2/5 tokenise 64", "== 3/5 MVAR", "== 4/5 samples",
+                "== 5/5 scores", "| real training images (floor) | 100 |", "== done in");
+        String report = Files.readString(out.resolve("report.md"));
+        assertThat(report).contains("Data: the built-in shapes", "![samples](samples.png)",
+                "![progression](progression.png)", "| tokenizer reconstructions (ceiling) | 100 |",
+                "| MVAR samples (cfg 1.5, top-p 0.95) | 100 |", "horizontal bars", "2 steps of 8 on 64 images",
+                "| tokenizer training |", "| **total** |");
+        for (String file : new String[]{"samples.png", "progression.png", "tokenizer/loss.png", "mvar/loss.png",
+                "tokens.safetensors", "mvar/checkpoint.safetensors"}) {
+            assertThat(out.resolve(file)).as(file).isRegularFile();
+        }
+        java.awt.image.BufferedImage grid = javax.imageio.ImageIO.read(out.resolve("samples.png").toFile());
+        assertThat(grid.getHeight()).as("ten rows of 96-pixel images under a header").isGreaterThan(10 * 96);
     }
 
     /** The steps of the records in a run's metrics.jsonl, in file order. */
