@@ -94,12 +94,11 @@ public final class ImageClassifier {
                 }
                 i++;
             }
-            if (dataset.equals("auto")) {
-                dataset = FashionMnist.available(data) ? Datasets.FASHION : Datasets.SHAPES;
+            if (dataset.equals("auto")) {                   // a --data given by hand means Fashion-MNIST
+                dataset = FashionMnist.available(data) || List.of(args).contains("--data")
+                        ? Datasets.FASHION : Datasets.SHAPES;
             }
-            try {
-                dataset = Datasets.family(dataset);
-            } catch (IllegalArgumentException e) {
+            if (!dataset.equals(Datasets.FASHION) && !dataset.equals(Datasets.SHAPES)) {
                 throw new IllegalArgumentException("--dataset must be auto, fashion-mnist or shapes, got '" + dataset
                         + "'");
             }

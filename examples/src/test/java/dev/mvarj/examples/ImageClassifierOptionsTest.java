@@ -28,7 +28,8 @@ class ImageClassifierOptionsTest {
             "--lr | fast | --lr: 'fast' is not a number",
             "--seed | x | --seed: 'x' is not an integer",
             "--bogus | 1 | unknown option --bogus",
-            "--data | /nonexistent/fashion | --data /nonexistent/fashion does not hold the Fashion-MNIST files"})
+            "--data | /nonexistent/fashion | --data /nonexistent/fashion does not hold the Fashion-MNIST files",
+            "--dataset | mnist | --dataset must be auto, fashion-mnist or shapes, got 'mnist'"})
     void refusesBadValues(String option, String value, String message) {
         assertThatThrownBy(() -> ImageClassifier.Options.parse(new String[]{option, value}))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining(message);
