@@ -471,10 +471,23 @@ public final class F {
         });
     }
 
-    /** x / max(‖x‖₂, eps) along {@code axis}, as F.normalize. */
+    /**
+     * y = x / c with c = max(‖x‖₂, eps) along {@code axis}, as torch.nn.functional.normalize; one node. Backward,
+     * with m = 1 where ‖x‖ ≥ eps (the gradient passes the clamp there, as torch.clamp's) and 0 where the norm is
+     * clamped: dx = (g − m · y · Σ_axis(g · y)) / c. Where m = 1, c = ‖x‖ and this is the projection of g off y
+     * scaled by 1/‖x‖; where m = 0, c = eps is a constant. No division by ‖x‖ itself, so a zero row is safe.
+     */
     public static Variable l2Normalize(Variable x, int axis, float eps) {
-        Variable norm = sqrt(sum(mul(x, x), new int[]{axis}, true));
-        return div(x, clamp(norm, eps, Float.POSITIVE_INFINITY));
+        Tensor xd = x.data();
+        int ax = Shape.axis("l2_normalize", axis, xd.rank(), 0);
+        Tensor norm = xd.mul(xd).sum(ax, true).sqrt();                     // ‖x‖, the axis kept as 1
+        Tensor low = Tensor.scalar(xd.device(), eps);
+        Tensor c = norm.maximum(low);
+        Tensor y = xd.div(c);
+        return record("l2_normalize", y, in(x), g -> {
+            Tensor dot = g.mul(y).sum(ax, true).mul(compare(BinaryOp.GE, norm, low));   // m · Σ(g · y)
+            return new Tensor[]{g.sub(y.mul(dot)).div(c)};
+        });
     }
 
     // ============================================================================================ regularisation
