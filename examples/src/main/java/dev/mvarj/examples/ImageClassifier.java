@@ -214,7 +214,7 @@ public final class ImageClassifier {
             net = new FeatureNet(new FeatureNet.Config(train.channels(), o.width(), o.dim(),
                     FeatureNet.Config.DEFAULT.groups(), train.classNames().size()), o.seed());
             ClassifierTrainer.train(net, train, new ClassifierTrainer.Settings(o.epochs(), o.batch(), o.lr(),
-                    o.weightDecay(), o.warmup(), o.seed()), o.out().toAbsolutePath().getParent(), System.out);
+                    o.weightDecay(), o.warmup(), o.seed()), o.out(), System.out);
         }
         double trainSeconds = (System.nanoTime() - t0) / 1e9;
         double testAcc = ClassifierTrainer.testAccuracy(net, test);
@@ -224,7 +224,8 @@ public final class ImageClassifier {
         if (o.epochs() > 0) {
             net.save(o.out(), Map.of("test_accuracy", String.format(Locale.ROOT, "%.4f", testAcc),
                     "epochs", Integer.toString(o.epochs()), "seed", Long.toString(o.seed()), "dataset", train.name()));
-            System.out.println("weights: " + o.out() + " (metrics.jsonl and loss.png beside it)");
+            System.out.println("weights: " + o.out() + "; training log " + ClassifierTrainer.metricsFile(o.out())
+                    + ", loss chart " + ClassifierTrainer.chartFile(o.out()));
         }
         if (o.baseline() > 0) {
             baseline(net, train, test, Math.min(o.baseline(), train.size()), o.seed());

@@ -3,12 +3,15 @@ package dev.mvarj.mvar.cli;
 import dev.mvarj.mvar.data.Datasets;
 import dev.mvarj.mvar.data.FashionMnist;
 import dev.mvarj.mvar.data.ImageDataset;
+import dev.mvarj.mvar.eval.ClassifierTrainer;
 import dev.mvarj.mvar.eval.Evaluator;
+import dev.mvarj.mvar.eval.FeatureNet;
 import dev.mvarj.mvar.model.AttentionPattern;
 import dev.mvarj.mvar.model.Sampler;
 import dev.mvarj.mvar.model.ScaleSchedule;
 import dev.mvarj.mvar.train.Charts;
 import dev.mvarj.mvar.train.Progress;
+import dev.mvarj.mvar.train.RunDirectory;
 import dev.mvarj.mvar.train.Runs;
 import dev.mvarj.mvar.train.TransformerTrainer;
 import dev.mvarj.mvar.vq.TokenCache;
@@ -74,8 +77,14 @@ public final class DemoCommand implements Callable<Integer> {
         }
     }
 
-    @Option(names = "--out", defaultValue = "runs/demo", description = "output directory (default: ${DEFAULT-VALUE})")
+    @Option(names = "--out", defaultValue = "runs/demo",
+            description = "output directory (default: ${DEFAULT-VALUE}; runs/demo-quick with --quick)")
     Path out;
+
+    @Option(names = "--overwrite", defaultValue = "false",
+            description = "replace the runs in --out; without it an interrupted demo continues where it stopped"
+                    + " (default: ${DEFAULT-VALUE})")
+    boolean overwrite;
 
     @Option(names = "--dataset", defaultValue = "auto",
             description = "auto | fashion-mnist | shapes; auto = Fashion-MNIST when its files are in --data, else the"
@@ -90,13 +99,16 @@ public final class DemoCommand implements Callable<Integer> {
             description = "a one-minute smoke test of the whole pipeline, at the price of quality (default: ${DEFAULT-VALUE})")
     boolean quick;
 
-    @Option(names = "--tokenizer-steps", defaultValue = "0", description = "override the recipe's tokenizer steps")
+    @Option(names = "--tokenizer-steps", defaultValue = "0",
+            description = "tokenizer steps; 0 = the recipe's (500, --quick 60)")
     int tokenizerSteps;
 
-    @Option(names = "--images", defaultValue = "0", description = "override the recipe's number of tokenised images")
+    @Option(names = "--images", defaultValue = "0",
+            description = "training images tokenised; 0 = the recipe's (6000, --quick 1000)")
     int images;
 
-    @Option(names = "--steps", defaultValue = "0", description = "override the recipe's transformer steps")
+    @Option(names = "--steps", defaultValue = "0",
+            description = "transformer steps of 8 images; 0 = the recipe's (1300, --quick 150)")
     int steps;
 
     @Option(names = "--model", defaultValue = "mvar", description = "var or mvar (default: ${DEFAULT-VALUE})")
@@ -127,14 +139,24 @@ public final class DemoCommand implements Callable<Integer> {
         }
         model = check.oneOf("--model", model, "var", "mvar");
         dataset = check.oneOf("--dataset", dataset, "auto", "fashion-mnist", "shapes");
-        String name = dataset.equals("auto") ? (FashionMnist.available(data) ? Datasets.FASHION : Datasets.SHAPES)
+        // auto: Fashion-MNIST when installed, or when --data names its directory by hand
+        String name = dataset.equals("auto")
+                ? (FashionMnist.available(data) || check.given("--data") ? Datasets.FASHION : Datasets.SHAPES)
                 : dataset;
         if (name.equals(Datasets.FASHION) && !FashionMnist.available(data)) {
-            throw check.error("--dataset fashion-mnist: --data " + data + " does not hold the Fashion-MNIST files"
-                    + " (*-images-idx3-ubyte.gz, *-labels-idx1-ubyte.gz)");
+            throw check.error((dataset.equals("auto") ? "" : "--dataset fashion-mnist: ") + "--data " + data
+                    + " does not hold the Fashion-MNIST files (*-images-idx3-ubyte.gz, *-labels-idx1-ubyte.gz)");
         }
         if (classifier != null) {
             check.outputFile("--classifier", classifier);         // trained and written there when missing
+        }
+        String misfit = ClassifierTrainer.misfit(classifier != null ? classifier : FeatureNet.defaultCheckpoint(name),
+                name, Datasets.channels(name), Datasets.classNames(name).size());
+        if (misfit != null) {
+            throw check.error(misfit);
+        }
+        if (quick && !check.given("--out")) {
+            out = Path.of("runs", "demo-quick");
         }
         check.outputDir("--out", out);
         Recipe base = Recipe.of(name, quick);
@@ -146,6 +168,10 @@ public final class DemoCommand implements Callable<Integer> {
         long start = System.nanoTime();
         Files.createDirectories(out);
         ImageDataset train = Datasets.split(name, data, true), test = Datasets.split(name, data, false);
+        if (r.images() > train.size()) {
+            throw check.error("--images " + r.images() + " is larger than the training set (" + train.size()
+                    + " images)");
+        }
         console.printf("== mvarj demo%s: %s (%,d training images)%n", quick ? " --quick" : "",
                 name.equals(Datasets.FASHION) ? "Fashion-MNIST" : "built-in shapes"
                         + (dataset.equals("auto") ? " (Fashion-MNIST not found at " + data + ")" : ""), train.size());
@@ -156,7 +182,9 @@ public final class DemoCommand implements Callable<Integer> {
         var st = TokenizerTrainer.Settings.defaults()
                 .withSteps(r.tokenizerSteps(), r.tokenizerBatch(), r.tokenizerLr(), seed)
                 .withEval(0, 500, quick ? 500 : 1000).withCheckpointEvery(r.tokenizerSteps());
-        TokenizerTrainer.Result tr = new TokenizerTrainer(r.tokenizer(), train, test, st, tokDir, console).train(true);
+        RunDirectory.Start mode = overwrite ? RunDirectory.Start.OVERWRITE : RunDirectory.Start.RESUME;
+        TokenizerTrainer.Result tr = new TokenizerTrainer(r.tokenizer(), train, test, st, tokDir, console)
+                .train(mode, r.tokenizerSteps());
         console.println("   " + tr.evaluation().summary());
         phase("tokenizer training");
 
@@ -172,7 +200,7 @@ public final class DemoCommand implements Callable<Integer> {
         new picocli.CommandLine(tc).parseArgs("--model", model, "--tokens", tokens.toString(), "--out",
                 out.resolve(model).toString(), "--steps", Integer.toString(r.steps()), "--batch",
                 Integer.toString(r.batch()), "--lr", Double.toString(r.lr()), "--warmup", Double.toString(r.warmup()),
-                "--seed", Long.toString(seed), "--resume");
+                "--seed", Long.toString(seed), overwrite ? "--overwrite" : "--resume");
         TransformerTrainer.Summary ts = TrainCommand.run(tc, console);
         console.println("   " + TrainCommand.summary(ts));
         phase("transformer training");

@@ -3,6 +3,8 @@ package dev.mvarj.mvar.cli;
 import dev.mvarj.mvar.data.Datasets;
 import dev.mvarj.mvar.data.FashionMnist;
 import dev.mvarj.mvar.eval.Evaluator;
+import dev.mvarj.mvar.eval.ClassifierTrainer;
+import dev.mvarj.mvar.eval.FeatureNet;
 import dev.mvarj.mvar.eval.PrecisionRecall;
 import dev.mvarj.mvar.model.AttentionPattern;
 import picocli.CommandLine.Command;
@@ -62,6 +64,11 @@ public final class EvalCommand implements Callable<Integer> {
         if (dataset.equals(Datasets.FASHION) && !FashionMnist.available(data)) {
             throw check.error("the model was trained on Fashion-MNIST, but --data " + data + " does not hold its"
                     + " files (*-images-idx3-ubyte.gz, *-labels-idx1-ubyte.gz)");
+        }
+        String misfit = ClassifierTrainer.misfit(classifier != null ? classifier : FeatureNet.defaultCheckpoint(dataset),
+                dataset, Datasets.channels(dataset), Datasets.classNames(dataset).size());
+        if (misfit != null) {
+            throw check.error(misfit);
         }
         PrintStream out = Main.out(spec);
         Scorecard card = Scorecard.open(dataset, data, classifier, out);

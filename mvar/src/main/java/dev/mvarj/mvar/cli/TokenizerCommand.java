@@ -220,10 +220,9 @@ public final class TokenizerCommand implements Runnable {
             }
             VqVaeConfig cfg;
             try {
-                cfg = common.defaultConfig().withCh(ch).withCodeDim(codeDim).withAttention(attnLowest, midAttn);
-                if (groups > 0) {
-                    cfg = cfg.withGroups(groups);
-                }
+                VqVaeConfig base = common.defaultConfig();
+                cfg = base.withCh(ch, groups > 0 ? groups : base.groups()).withCodeDim(codeDim)
+                        .withAttention(attnLowest, midAttn);
             } catch (IllegalArgumentException e) {
                 throw check.error((groups > 0 ? "--ch " + ch + " --groups " + groups : "--ch " + ch) + ": "
                         + e.getMessage().replace("VqVaeConfig: ", ""));

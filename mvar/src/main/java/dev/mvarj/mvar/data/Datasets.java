@@ -33,6 +33,11 @@ public final class Datasets {
         throw new IllegalArgumentException("unknown data set '" + name + "' (fashion-mnist or shapes)");
     }
 
+    /** The image channels of data set {@code name}: 1 for Fashion-MNIST, 3 for the RGB shapes. */
+    public static int channels(String name) {
+        return family(name).equals(FASHION) ? 1 : 3;
+    }
+
     /** The class names of data set {@code name}, in label order. */
     public static java.util.List<String> classNames(String name) {
         return family(name).equals(FASHION) ? FashionMnist.CLASSES : Shapes.CLASSES;

@@ -13,6 +13,7 @@ import dev.mvarj.nn.ParameterStore;
 import dev.mvarj.nn.Schedule;
 import dev.mvarj.tensor.Device;
 import dev.mvarj.tensor.Tensor;
+import dev.mvarj.tensor.io.SafeTensors;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -25,7 +26,8 @@ import java.util.Map;
 /**
  * Trains the {@link FeatureNet} of a data set (the classifier whose features the generation metrics use): AdamW with
  * a linear warm-up and a cosine decay, cross-entropy, no weight decay on biases and group-norm scales; writes the
- * weights with the test accuracy in their metadata, and {@code metrics.jsonl} and {@code loss.png} beside them.
+ * weights with the test accuracy in their metadata, and their training log and loss chart beside them
+ * ({@code shapes_cnn.safetensors}: {@code shapes_cnn.metrics.jsonl}, {@code shapes_cnn.loss.png}).
  * {@link #ensure} is what {@code eval} and {@code demo} call: the classifier at the default path when it is there
  * and fits the data, else a freshly trained one (one epoch: about 20 s for the shapes, 90 s for Fashion-MNIST, on two
  * cores).
@@ -62,8 +64,27 @@ public final class ClassifierTrainer {
     private ClassifierTrainer() {
     }
 
-    /** Trains {@code net} on {@code train} with {@code s}; metrics and the loss chart go to {@code dir}. */
-    public static void train(FeatureNet net, ImageDataset train, Settings s, Path dir, PrintStream log)
+    /** The training log beside weights {@code file}: {@code <stem>.metrics.jsonl}. */
+    public static Path metricsFile(Path file) {
+        return beside(file, ".metrics.jsonl");
+    }
+
+    /** The loss chart beside weights {@code file}: {@code <stem>.loss.png}. */
+    public static Path chartFile(Path file) {
+        return beside(file, ".loss.png");
+    }
+
+    private static Path beside(Path file, String suffix) {
+        String name = file.getFileName().toString();
+        int dot = name.lastIndexOf('.');
+        return file.resolveSibling((dot > 0 ? name.substring(0, dot) : name) + suffix);
+    }
+
+    /**
+     * Trains {@code net} on {@code train} with {@code s}; the metrics and the loss chart go beside the weights
+     * {@code file} ({@link #metricsFile}, {@link #chartFile}), which the caller saves.
+     */
+    public static void train(FeatureNet net, ImageDataset train, Settings s, Path file, PrintStream log)
             throws IOException {
         ParameterStore params = new ParameterStore(net, name -> net.namedParameters().get(name).rank() <= 1,
                 Device.CPU);
@@ -74,11 +95,11 @@ public final class ClassifierTrainer {
                 0.01, 0.01, s.weightDecay(), s.weightDecay());
         log.printf(Locale.ROOT, "classifier: %s, %d images; %,d parameters; %d epochs of %d steps%n",
                 train.name(), train.size(), net.parameterCount(), s.epochs(), loader.batchesPerEpoch());
-        Files.createDirectories(dir);
+        Files.createDirectories(file.toAbsolutePath().getParent());
         Tensor weight = Tensor.full(1f / s.batch(), s.batch());   // per-sample weights: the batch mean
         Progress progress = new Progress("classifier", steps, 50, log);
         double emaLoss = Double.NaN, emaAcc = Double.NaN;
-        try (MetricsLog metrics = new MetricsLog(dir.resolve("metrics.jsonl"), true)) {
+        try (MetricsLog metrics = new MetricsLog(metricsFile(file), true)) {
             net.train();
             for (int step = 0; step < steps; step++) {
                 DataLoader.Batch b = loader.next();
@@ -97,7 +118,7 @@ public final class ClassifierTrainer {
                 progress.update(step + 1, s.batch(), "epoch", b.epoch() + 1, "loss", emaLoss, "acc", emaAcc,
                         "lr", (double) lr);
             }
-            Charts.lineChart(dir.resolve("loss.png"), train.name() + " classifier", "step", "cross-entropy",
+            Charts.lineChart(chartFile(file), train.name() + " classifier", "step", "cross-entropy",
                     List.of(new Charts.Series("train loss", metrics.series("loss"))));
         }
         net.eval();
@@ -120,21 +141,18 @@ public final class ClassifierTrainer {
     public static FeatureNet ensure(Path file, ImageDataset train, ImageDataset test, PrintStream log)
             throws IOException {
         if (Files.isRegularFile(file)) {
-            FeatureNet net = FeatureNet.load(file);
-            FeatureNet.Config c = net.config();
-            if (c.channels() != train.channels() || c.classes() != train.classNames().size()) {
-                throw new IllegalArgumentException("the classifier " + file + " takes " + c.channels()
-                        + "-channel images of " + c.classes() + " classes; " + train.name() + " has "
-                        + train.channels() + " channels and " + train.classNames().size() + " classes");
+            String misfit = misfit(file, train.name(), train.channels(), train.classNames().size());
+            if (misfit != null) {
+                throw new IllegalArgumentException(misfit);
             }
-            return net;
+            return FeatureNet.load(file);
         }
         long t0 = System.nanoTime();
         log.println("no classifier at " + file + ": training one on " + train.name());
         Settings s = Settings.forData(train.name());
         FeatureNet net = new FeatureNet(FeatureNet.Config.forData(train.channels(), train.classNames().size()),
                 s.seed());
-        train(net, train, s, file.toAbsolutePath().getParent(), log);
+        train(net, train, s, file, log);
         double acc = testAccuracy(net, test.head(ACCURACY_IMAGES));
         net.save(file, Map.of("test_accuracy", String.format(Locale.ROOT, "%.4f", acc),
                 "epochs", Integer.toString(s.epochs()), "seed", Long.toString(s.seed()), "dataset", train.name()));
@@ -142,6 +160,25 @@ public final class ClassifierTrainer {
                 Math.min(test.size(), ACCURACY_IMAGES),
                 Progress.clock((System.nanoTime() - t0) / 1e9), file);
         return net;
+    }
+
+    /**
+     * Why the classifier at {@code file} cannot score data set {@code name} (images of {@code channels} channels,
+     * {@code classes} classes), from the file's header, or null when it can or the file is not there: the check
+     * {@code demo} and {@code eval} make before any work.
+     */
+    public static String misfit(Path file, String name, int channels, int classes) throws IOException {
+        if (!Files.isRegularFile(file)) {
+            return null;
+        }
+        FeatureNet.Config stored = FeatureNet.Config.fromMetadata(SafeTensors.read(file).metadata());
+        FeatureNet.Config c = stored != null ? stored : FeatureNet.Config.DEFAULT;
+        if (c.channels() == channels && c.classes() == classes) {
+            return null;
+        }
+        return "the classifier " + file + " takes " + c.channels() + "-channel images of " + c.classes()
+                + " classes; " + name + " has " + channels + " channels and " + classes
+                + " classes (it belongs to another data set: name another --classifier)";
     }
 
     /** Share of positions where {@code predicted} equals {@code labels} (over the predictions' length). */

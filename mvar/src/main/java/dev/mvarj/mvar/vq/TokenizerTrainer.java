@@ -430,8 +430,8 @@ public final class TokenizerTrainer {
 
     /** User-facing names of {@link VqVaeConfig} fields: the {@code tokenizer train} options, or their source. */
     private static final Map<String, String> CONFIG_NAMES = Map.of("ch", "--ch", "vocab", "--vocab", "codeDim",
-            "--code-dim", "attnLowest", "--attn-lowest", "midAttn", "--mid-attn", "imageChannels",
-            "the data set's image channels", "imageSize", "the data set's image size");
+            "--code-dim", "attnLowest", "--attn-lowest", "midAttn", "--mid-attn", "groups", "--groups",
+            "imageChannels", "the data set's image channels", "imageSize", "the data set's image size");
 
     /** User-facing names of {@link Settings} fields: the {@code tokenizer train} options. */
     private static final Map<String, String> SETTING_NAMES = Map.of("batch", "--batch", "lr", "--lr", "seed",

@@ -89,8 +89,7 @@ public record VqVaeConfig(int imageChannels, int imageSize, int ch, int[] chMult
     }
 
     public VqVaeConfig withCh(int c) {
-        return new VqVaeConfig(imageChannels, imageSize, c, chMult, numResBlocks, attnLowest, midAttn, groups,
-                codeDim, vocab, schedule, beta, quantResi, shareQuantResi);
+        return withCh(c, groups);
     }
 
     public VqVaeConfig withAttention(boolean lowest, boolean mid) {
@@ -98,9 +97,14 @@ public record VqVaeConfig(int imageChannels, int imageSize, int ch, int[] chMult
                 vocab, schedule, beta, quantResi, shareQuantResi);
     }
 
-    public VqVaeConfig withGroups(int g) {
-        return new VqVaeConfig(imageChannels, imageSize, ch, chMult, numResBlocks, attnLowest, midAttn, g, codeDim,
+    /** Base channels {@code c} with GroupNorm groups {@code g}, checked together (g must divide every level). */
+    public VqVaeConfig withCh(int c, int g) {
+        return new VqVaeConfig(imageChannels, imageSize, c, chMult, numResBlocks, attnLowest, midAttn, g, codeDim,
                 vocab, schedule, beta, quantResi, shareQuantResi);
+    }
+
+    public VqVaeConfig withGroups(int g) {
+        return withCh(ch, g);
     }
 
     public VqVaeConfig withCodeDim(int d) {

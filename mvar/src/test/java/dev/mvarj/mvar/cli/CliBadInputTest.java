@@ -21,7 +21,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class CliBadInputTest {
 
-    static Path work, file, dir, model, otherTokenizer;
+    static Path work, file, dir, model, otherTokenizer, greyClassifier;
     static CliFixture.Built built;
 
     @BeforeAll
@@ -35,6 +35,9 @@ class CliBadInputTest {
         Path other = work.resolve("other-tok");
         CliFixture.tokenizerTrain(other, "--steps", "1", "--vocab", "16").ok();
         otherTokenizer = other.resolve("tokenizer.safetensors");
+        greyClassifier = work.resolve("grey_cnn.safetensors");
+        new dev.mvarj.mvar.eval.FeatureNet(new dev.mvarj.mvar.eval.FeatureNet.Config(1, 8, 16, 4, 10), 0)
+                .save(greyClassifier, Map.of());
     }
 
     /** status | a fragment of the one error line | the command line ({file}, {dir}, ... stand for fixture paths). */
@@ -68,6 +71,7 @@ class CliBadInputTest {
             2 | --classifier {dir} is a directory, not a file | eval --checkpoint {ckpt} --classifier {dir}
             2 | --classifier {file}/c.safetensors: {file} is a file, not a directory | eval --checkpoint {ckpt} --classifier {file}/c.safetensors
             1 | {file}: | eval --checkpoint {ckpt} --classifier {file}
+            2 | takes 1-channel images of 10 classes; shapes has 3 channels | eval --checkpoint {ckpt} --classifier {grey}
             2 | --top-p must be in (0, 1] (1 = off), got 2.0 | eval --checkpoint {ckpt} --top-p 2
             2 | --model must be one of var, mvar, got 'foo' | train --model foo
             2 | --steps must be at least 1, got 0 | train --steps 0
@@ -154,6 +158,9 @@ class CliBadInputTest {
             2 | --dataset must be one of auto, fashion-mnist, shapes, got 'mnist' | demo --dataset mnist
             2 | --dataset fashion-mnist: --data {dir} does not hold the Fashion-MNIST files | demo --dataset fashion-mnist --data {dir}
             2 | --classifier {dir} is a directory, not a file | demo --classifier {dir}
+            2 | takes 1-channel images of 10 classes; shapes has 3 channels | demo --dataset shapes --classifier {grey}
+            2 | --data {dir} does not hold the Fashion-MNIST files | demo --data {dir}
+            2 | --images 30000 is larger than the training set (20000 images) | demo --dataset shapes --images 30000 --out {work}/demo
             2 | --model must be one of var, mvar, got 'foo' | demo --model foo
             2 | --out {file} is a file, not a directory | demo --out {file}
             2 | --per-class must be at least 1, got 0 | figures --per-class 0 --out {work}/fig
@@ -174,7 +181,7 @@ class CliBadInputTest {
         return s.replace("{ckpt}", model.resolve("checkpoint.safetensors").toString())
                 .replace("{tokens}", built.tokens.toString()).replace("{tokdir}", built.tokenizerDir.toString())
                 .replace("{tok16}", otherTokenizer.toString()).replace("{tok}", built.tokenizer.toString())
-                .replace("{file}", file.toString()).replace("{dir}", dir.toString()).replace("{work}", work.toString());
+                .replace("{grey}", greyClassifier.toString()).replace("{file}", file.toString()).replace("{dir}", dir.toString()).replace("{work}", work.toString());
     }
 
     @ParameterizedTest(name = "mvarj {0}")

@@ -1,7 +1,11 @@
 package dev.mvarj.mvar.cli;
 
 import dev.mvarj.mvar.eval.FeatureNet;
+import dev.mvarj.mvar.model.AttentionPattern;
+import dev.mvarj.mvar.model.Sampler;
 import dev.mvarj.mvar.train.RunDirectory;
+import dev.mvarj.mvar.train.Runs;
+import dev.mvarj.mvar.vq.VqVae;
 import dev.mvarj.tensor.Tensor;
 import dev.mvarj.tensor.io.SafeTensors;
 import org.junit.jupiter.api.Test;
@@ -229,6 +233,36 @@ class CliRunsTest {
         }
         java.awt.image.BufferedImage grid = javax.imageio.ImageIO.read(out.resolve("samples.png").toFile());
         assertThat(grid.getHeight()).as("ten rows of 96-pixel images under a header").isGreaterThan(10 * 96);
+    }
+
+    @Test
+    void tokenizerGroupsAreCheckedTogetherWithTheChannels(@TempDir Path dir) throws Exception {
+        Path run = dir.resolve("tok");
+        CliFixture.tokenizerTrain(run, "--steps", "1", "--vocab", "16", "--ch", "6", "--groups", "2").ok();
+        assertThat(dev.mvarj.mvar.vq.VqVae.readConfig(run.resolve("tokenizer.safetensors")).groups()).isEqualTo(2);
+        CliFixture.tokenizerTrain(run, "--steps", "2", "--vocab", "16", "--ch", "6", "--groups", "3", "--resume")
+                .refused(2, "--groups 3 (the run has 2)");
+    }
+
+    @Test
+    void theProgressionOfAClassEndsInThatClassesFirstSample(@TempDir Path dir) throws Exception {
+        Path run = dir.resolve("run");
+        train(run, "--steps", "2").ok();
+        Runs.Trained t = Runs.load(run.resolve("checkpoint.safetensors"));
+        VqVae vae = VqVae.load(CliFixture.files().tokenizer);
+        Sampler.Settings st = new Sampler.Settings(1.5f, 0, 0.95f, 3);
+        int perClass = 3, scales = t.model().cfg.schedule().count(), per = 3 * 32 * 32;
+        Generation.Samples s = Generation.generate(t.model(), vae, AttentionPattern.MVAR, perClass, 4, st);
+        float[] steps = Generation.progression(t.model(), vae, AttentionPattern.MVAR, perClass, st);
+        float[] samples = s.images().toFloatArray();
+        for (int c = 0; c < 10; c++) {
+            int last = (c * scales + scales - 1) * per, sample = c * perClass * per;
+            assertThat(java.util.Arrays.copyOfRange(steps, last, last + per)).as("class %d", c)
+                    .containsExactly(java.util.Arrays.copyOfRange(samples, sample, sample + per));
+        }
+        int first = 0, second = per;                  // the 1×1 and 2×2 pictures of class 0 differ
+        assertThat(java.util.Arrays.copyOfRange(steps, first, first + per))
+                .isNotEqualTo(java.util.Arrays.copyOfRange(steps, second, second + per));
     }
 
     /** The steps of the records in a run's metrics.jsonl, in file order. */

@@ -11,7 +11,6 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
@@ -33,7 +32,8 @@ class ClassifierTrainerTest {
         FeatureNet trained = ClassifierTrainer.ensure(file, train, test, new PrintStream(log, true));
         assertThat(log.toString()).contains("no classifier at " + file).contains("test accuracy");
         assertThat(file).isRegularFile();
-        assertThat(dir.resolve("sub").resolve("metrics.jsonl")).isRegularFile();
+        assertThat(dir.resolve("sub").resolve("shapes_cnn.metrics.jsonl")).isRegularFile();
+        assertThat(dir.resolve("sub").resolve("shapes_cnn.loss.png")).isRegularFile();
         assertThat(trained.config().channels()).isEqualTo(3);
         assertThat(SafeTensors.read(file).metadata()).containsEntry("featurenet.channels", "3")
                 .containsEntry("dataset", "shapes");
@@ -75,6 +75,7 @@ class ClassifierTrainerTest {
         assertThat(FeatureNet.defaultCheckpoint("fashion-mnist")).isEqualTo(FeatureNet.DEFAULT_CHECKPOINT)
                 .hasToString(Path.of("runs", "classifier", "fashion_cnn.safetensors").toString());
         assertThat(FeatureNet.defaultCheckpoint("shapes")).hasFileName("shapes_cnn.safetensors");
-        assertThat(Files.exists(dir)).isTrue();
+        assertThat(ClassifierTrainer.metricsFile(FeatureNet.defaultCheckpoint("shapes")))
+                .hasFileName("shapes_cnn.metrics.jsonl");
     }
 }
