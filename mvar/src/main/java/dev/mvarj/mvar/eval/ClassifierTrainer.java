@@ -29,7 +29,7 @@ import java.util.Map;
  * weights with the test accuracy in their metadata, and their training log and loss chart beside them
  * ({@code shapes_cnn.safetensors}: {@code shapes_cnn.metrics.jsonl}, {@code shapes_cnn.loss.png}).
  * {@link #ensure} is what {@code eval} and {@code demo} call: the classifier at the default path when it is there
- * and fits the data, else a freshly trained one (one epoch: about 20 s for the shapes, 90 s for Fashion-MNIST, on two
+ * and fits the data, else a freshly trained one (one epoch: about 20 s for the shapes, 50 s for Fashion-MNIST, on two
  * cores).
  */
 public final class ClassifierTrainer {
@@ -51,7 +51,7 @@ public final class ClassifierTrainer {
 
         /**
          * What {@link #ensure} trains with: one epoch, so that a first {@code demo} or {@code eval} pays seconds
-         * (shapes: 99.8 % test accuracy) or about a minute and a half (Fashion-MNIST) for it; the classifier example
+         * (shapes: 99.8 % test accuracy) or about 50 s (Fashion-MNIST, 90.9 %) for it; the classifier example
          * trains the two epochs of {@link #defaults()}.
          */
         public static Settings forData(String name) {
