@@ -76,6 +76,11 @@ public final class TokenizerCommand implements Runnable {
         /** Checks the data set, its directory, the generated set sizes and {@code --out}. */
         void check(Checks check) {
             check.oneOf("--dataset", dataset, "auto", "fashion-mnist", "fashionmnist", "fmnist", "shapes");
+            if (dataset.equalsIgnoreCase("auto") && check.given("--data") && !FashionMnist.available(data)) {
+                // a directory named by hand is meant to hold Fashion-MNIST: no silent fall-back to the shapes
+                throw check.error("--data " + data + " does not hold the Fashion-MNIST files"
+                        + " (*-images-idx3-ubyte.gz, *-labels-idx1-ubyte.gz)");
+            }
             if (resolved().equals("fashion-mnist") && !FashionMnist.available(data)) {
                 throw check.error("--dataset " + dataset + ": --data " + data + " does not hold the Fashion-MNIST"
                         + " files (*-images-idx3-ubyte.gz, *-labels-idx1-ubyte.gz)");

@@ -116,6 +116,7 @@ class CliBadInputTest {
             2 | --ch 10: 10 channels do not split into 4 groups | tokenizer train --ch 10 --dataset shapes --out {work}/k
             2 | --ch 16 --groups 5: 16 channels do not split into 5 groups | tokenizer train --groups 5 --dataset shapes --out {work}/k
             2 | --groups must be at least 0, got -1 | tokenizer train --groups -1 --dataset shapes
+            2 | --data {dir} does not hold the Fashion-MNIST files | tokenizer train --data {dir}
             2 | --vocab must be 0 (the data set's default) or at least 2, got 1 | tokenizer train --vocab 1 --dataset shapes
             2 | --vocab must be at least 0, got -3 | tokenizer train --vocab -3 --dataset shapes
             2 | --code-dim must be at least 1, got 0 | tokenizer train --code-dim 0 --dataset shapes
