@@ -3,9 +3,7 @@ package dev.mvarj.mvar.cli;
 import dev.mvarj.mvar.data.Datasets;
 import dev.mvarj.mvar.data.FashionMnist;
 import dev.mvarj.mvar.data.ImageDataset;
-import dev.mvarj.mvar.eval.ClassifierTrainer;
 import dev.mvarj.mvar.eval.Evaluator;
-import dev.mvarj.mvar.eval.FeatureNet;
 import dev.mvarj.mvar.model.AttentionPattern;
 import dev.mvarj.mvar.model.Sampler;
 import dev.mvarj.mvar.model.ScaleSchedule;
@@ -150,11 +148,7 @@ public final class DemoCommand implements Callable<Integer> {
         if (classifier != null) {
             check.outputFile("--classifier", classifier);         // trained and written there when missing
         }
-        String misfit = ClassifierTrainer.misfit(classifier != null ? classifier : FeatureNet.defaultCheckpoint(name),
-                name, Datasets.channels(name), Datasets.classNames(name).size());
-        if (misfit != null) {
-            throw check.error(misfit);
-        }
+        Scorecard.checkClassifier(check, classifier, name);
         if (quick && !check.given("--out")) {
             out = Path.of("runs", "demo-quick");
         }
@@ -216,8 +210,7 @@ public final class DemoCommand implements Callable<Integer> {
         Scorecard card = Scorecard.open(name, data, classifier, console);
         phase("classifier");
         card.bounds(vae, r.evalPerClass());
-        Evaluator.Report score = card.score(String.format(Locale.ROOT, "%s samples (cfg %s, top-p %s)", pattern,
-                r.sampling().cfg(), r.sampling().topP()), s.images(), s.labels());
+        Evaluator.Report score = card.score(Generation.describe(pattern, r.sampling()), s.images(), s.labels());
         console.print(card.table());
         phase("scoring");
         double seconds = (System.nanoTime() - start) / 1e9;
@@ -247,16 +240,7 @@ public final class DemoCommand implements Callable<Integer> {
                               Generation.Samples s, Recipe r) throws IOException {
         int classes = train.classNames().size(), c = train.channels(), side = train.height(), per = c * side * side;
         int shown = Math.min(8, r.evalPerClass()), cols = 4 + shown;
-        int[] realIdx = new int[2 * classes];
-        int[] taken = new int[classes];
-        for (int i = 0, n = 0; i < train.size() && n < realIdx.length; i++) {
-            int label = train.labels()[i];
-            if (taken[label] < 2) {
-                realIdx[2 * label + taken[label]++] = i;
-                n++;
-            }
-        }
-        Tensor real = train.images(realIdx, null);
+        Tensor real = train.images(train.firstPerClass(2), null);
         float[] realPx = real.toFloatArray(), recPx = Scorecard.reconstruct(vae, real).toFloatArray();
         float[] samplePx = s.images().toFloatArray();
         float[] grid = new float[classes * cols * per];

@@ -3,8 +3,6 @@ package dev.mvarj.mvar.cli;
 import dev.mvarj.mvar.data.Datasets;
 import dev.mvarj.mvar.data.FashionMnist;
 import dev.mvarj.mvar.eval.Evaluator;
-import dev.mvarj.mvar.eval.ClassifierTrainer;
-import dev.mvarj.mvar.eval.FeatureNet;
 import dev.mvarj.mvar.eval.PrecisionRecall;
 import dev.mvarj.mvar.model.AttentionPattern;
 import picocli.CommandLine.Command;
@@ -65,11 +63,7 @@ public final class EvalCommand implements Callable<Integer> {
             throw check.error("the model was trained on Fashion-MNIST, but --data " + data + " does not hold its"
                     + " files (*-images-idx3-ubyte.gz, *-labels-idx1-ubyte.gz)");
         }
-        String misfit = ClassifierTrainer.misfit(classifier != null ? classifier : FeatureNet.defaultCheckpoint(dataset),
-                dataset, Datasets.channels(dataset), Datasets.classNames(dataset).size());
-        if (misfit != null) {
-            throw check.error(misfit);
-        }
+        Scorecard.checkClassifier(check, classifier, dataset);
         PrintStream out = Main.out(spec);
         Scorecard card = Scorecard.open(dataset, data, classifier, out);
         if (bounds) {
@@ -78,7 +72,7 @@ public final class EvalCommand implements Callable<Integer> {
         AttentionPattern pattern = m.trained().options().pattern();
         Generation.Samples s = Generation.generate(m.trained().model(), m.tokenizer(), pattern, perClass,
                 sampling.batch, sampling.settings());
-        Evaluator.Report r = card.score(sampling.describe(pattern), s.images(), s.labels());
+        Evaluator.Report r = card.score(Generation.describe(pattern, sampling.settings()), s.images(), s.labels());
         out.println(pattern + ": " + r.summary());
         out.print(card.table());
         out.print(r.perClassTable(card.classNames()));

@@ -3,6 +3,7 @@ package dev.mvarj.mvar.cli;
 import dev.mvarj.mvar.model.AttentionPattern;
 import dev.mvarj.mvar.model.NextScaleTransformer;
 import dev.mvarj.mvar.model.Sampler;
+import dev.mvarj.mvar.model.ScaleSchedule;
 import dev.mvarj.mvar.train.Charts;
 import dev.mvarj.mvar.vq.VqVae;
 import dev.mvarj.tensor.Tensor;
@@ -10,6 +11,7 @@ import dev.mvarj.tensor.Tensor;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 
@@ -32,9 +34,15 @@ final class Generation {
     private Generation() {
     }
 
+    /** "MVAR samples (cfg 1.5, top-k off, top-p 0.95)": the name of a row of scores. */
+    static String describe(AttentionPattern pattern, Sampler.Settings st) {
+        return String.format(Locale.ROOT, "%s samples (cfg %s, top-k %s, top-p %s)", pattern, st.cfg(),
+                st.topK() == 0 ? "off" : Integer.toString(st.topK()), st.topP() == 1f ? "off" : Float.toString(st.topP()));
+    }
+
     /** "1×1", "2×2", ...: the side of every scale, for the columns of a progression. */
-    static List<String> scaleNames(dev.mvarj.mvar.model.ScaleSchedule schedule) {
-        List<String> names = new java.util.ArrayList<>();
+    static List<String> scaleNames(ScaleSchedule schedule) {
+        List<String> names = new ArrayList<>();
         for (int k = 0; k < schedule.count(); k++) {
             names.add(schedule.side(k) + "×" + schedule.side(k));
         }

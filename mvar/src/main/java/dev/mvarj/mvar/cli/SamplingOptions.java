@@ -1,7 +1,6 @@
 package dev.mvarj.mvar.cli;
 
 import dev.mvarj.mvar.data.Datasets;
-import dev.mvarj.mvar.model.AttentionPattern;
 import dev.mvarj.mvar.model.Sampler;
 import dev.mvarj.mvar.model.TransformerConfig;
 import dev.mvarj.mvar.train.Runs;
@@ -70,12 +69,6 @@ final class SamplingOptions {
             return Datasets.family(recorded);
         }
         return vae.config.imageChannels() == 3 ? Datasets.SHAPES : Datasets.FASHION;
-    }
-
-    /** "MVAR samples (cfg 1.5, top-k off, top-p 0.95)": a row name for the metrics. */
-    String describe(AttentionPattern pattern) {
-        return String.format(java.util.Locale.ROOT, "%s samples (cfg %s, top-k %s, top-p %s)", pattern, cfg,
-                topK == 0 ? "off" : Integer.toString(topK), topP == 1f ? "off" : Float.toString(topP));
     }
 
     /** Checks the sampling options and the files they name, before anything is loaded. */

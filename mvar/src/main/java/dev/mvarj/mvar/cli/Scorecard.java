@@ -45,10 +45,26 @@ final class Scorecard {
      */
     static Scorecard open(String dataset, Path dataDir, Path classifier, PrintStream log) throws IOException {
         ImageDataset train = Datasets.split(dataset, dataDir, true), test = Datasets.split(dataset, dataDir, false);
-        Path file = classifier != null ? classifier : FeatureNet.defaultCheckpoint(dataset);
-        FeatureNet net = ClassifierTrainer.ensure(file, train, test, log);
+        FeatureNet net = ClassifierTrainer.ensure(classifierFile(classifier, dataset), train, test, log);
         return new Scorecard(new Evaluator(net, test, Evaluator.DEFAULT_REAL_SAMPLES, PrecisionRecall.DEFAULT_K),
                 train);
+    }
+
+    /** The classifier {@code eval} and {@code demo} use: {@code --classifier}, or the data set's default file. */
+    static Path classifierFile(Path given, String dataset) {
+        return given != null ? given : FeatureNet.defaultCheckpoint(dataset);
+    }
+
+    /**
+     * Refuses, before any work, an existing classifier (given, or the data set's default) that takes other images
+     * than the data set's (channels, classes); a missing one is trained later.
+     */
+    static void checkClassifier(Checks check, Path given, String dataset) throws IOException {
+        String misfit = ClassifierTrainer.misfit(classifierFile(given, dataset), dataset, Datasets.channels(dataset),
+                Datasets.classNames(dataset).size());
+        if (misfit != null) {
+            throw check.error(misfit);
+        }
     }
 
     /**
@@ -56,19 +72,10 @@ final class Scorecard {
      * reconstructions of the same images (the ceiling), as rows of this card.
      */
     Scorecard bounds(VqVae vae, int perClass) {
-        int classes = train.classNames().size();
-        int[] idx = new int[classes * perClass], labels = new int[idx.length], taken = new int[classes];
-        int n = 0;
-        for (int i = 0; i < train.size() && n < idx.length; i++) {
-            int c = train.labels()[i];
-            if (taken[c] < perClass) {
-                idx[n] = i;
-                labels[n++] = c;
-                taken[c]++;
-            }
+        int[] idx = train.firstPerClass(perClass), labels = new int[idx.length];
+        for (int i = 0; i < idx.length; i++) {
+            labels[i] = i / perClass;
         }
-        idx = java.util.Arrays.copyOf(idx, n);
-        labels = java.util.Arrays.copyOf(labels, n);
         Tensor real = train.images(idx, null);
         rows.add(new Row("real training images (floor)", evaluator.evaluate(real, labels)));
         rows.add(new Row("tokenizer reconstructions (ceiling)", evaluator.evaluate(reconstruct(vae, real), labels)));

@@ -63,6 +63,27 @@ public record ImageDataset(String name, float[] pixels, int[] labels, int channe
         return Tensor.ofInts(out, idx.length);
     }
 
+    /**
+     * The indices of the first {@code n} images of every class, class by class: element c·n + k is the k-th image of
+     * class c. A class with fewer than n images is refused.
+     */
+    public int[] firstPerClass(int n) {
+        int classes = classNames.size();
+        int[] idx = new int[classes * n], taken = new int[classes];
+        int found = 0;
+        for (int i = 0; i < labels.length && found < idx.length; i++) {
+            int c = labels[i];
+            if (taken[c] < n) {
+                idx[c * n + taken[c]++] = i;
+                found++;
+            }
+        }
+        if (found < idx.length) {
+            throw new IllegalArgumentException(name + ": fewer than " + n + " images in some class");
+        }
+        return idx;
+    }
+
     /** The first {@code n} images (for quick runs and tests). */
     public ImageDataset head(int n) {
         int m = Math.min(n, size());

@@ -225,7 +225,7 @@ class CliRunsTest {
         String report = Files.readString(out.resolve("report.md"));
         assertThat(report).contains("Data: the built-in shapes", "![samples](samples.png)",
                 "![progression](progression.png)", "| tokenizer reconstructions (ceiling) | 100 |",
-                "| MVAR samples (cfg 1.5, top-p 0.95) | 100 |", "horizontal bars", "2 steps of 8 on 64 images",
+                "| MVAR samples (cfg 1.5, top-k off, top-p 0.95) | 100 |", "horizontal bars", "2 steps of 8 on 64 images",
                 "| tokenizer training |", "| **total** |");
         for (String file : new String[]{"samples.png", "progression.png", "tokenizer/loss.png", "mvar/loss.png",
                 "tokens.safetensors", "mvar/checkpoint.safetensors"}) {

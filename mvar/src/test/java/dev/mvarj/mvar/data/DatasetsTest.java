@@ -31,4 +31,24 @@ class DatasetsTest {
         assertThat(Arrays.copyOf(test.pixels(), head.pixels().length)).containsExactly(head.pixels());
         assertThat(Arrays.copyOf(train.labels(), 50)).isNotEqualTo(head.labels());
     }
+
+    @Test
+    void firstPerClassListsEachClassesFirstImagesClassByClass() {
+        ImageDataset d = Shapes.generate(200, 1);
+        int[] idx = d.firstPerClass(3);
+        assertThat(idx).hasSize(30);
+        for (int c = 0; c < 10; c++) {
+            int previous = -1;
+            for (int k = 0; k < 3; k++) {
+                int i = idx[c * 3 + k];
+                assertThat(d.labels()[i]).isEqualTo(c);
+                assertThat(i).isGreaterThan(previous);
+                for (int j = previous + 1; j < i; j++) {
+                    assertThat(d.labels()[j]).as("no earlier image of class %d is skipped", c).isNotEqualTo(c);
+                }
+                previous = i;
+            }
+        }
+        assertThatThrownBy(() -> d.firstPerClass(100)).hasMessageContaining("fewer than 100 images");
+    }
 }
