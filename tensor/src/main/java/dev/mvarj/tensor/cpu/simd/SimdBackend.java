@@ -819,37 +819,45 @@ public final class SimdBackend extends ReferenceBackend {
                 cols.offset(), B, C, H, W, kh, kw, stride, padTop, padLeft, OH, OW);
     }
 
+    /*
+     * Convolution: SimdConv's direct kernels where they take the geometry (stride 1, k > 1), FoldedConv's
+     * batch-folded GEMMs for the rest (1×1, strided); the weight gradient of maps narrower than two vectors goes
+     * folded too, since the direct one would fill half its lanes and reduce across them
+     * (docs/results.md#engine-speed-convolution-and-the-tokenizer-step).
+     */
+
     @Override
     public void conv2d(Tensor out, Tensor x, Tensor w, Tensor bias, ConvGeometry g) {
-        if (!SimdConv.supports(g)) {
-            super.conv2d(out, x, w, bias, g);
-            return;
+        float[] o = f(contiguous("conv2d", out)), xs = f(contiguous("conv2d", x)), ws = f(contiguous("conv2d", w));
+        float[] bs = bias == null ? null : f(contiguous("conv2d", bias));
+        int bo = bias == null ? 0 : bias.offset();
+        if (SimdConv.supports(g)) {
+            SimdConv.forward(pool, o, out.offset(), xs, x.offset(), ws, w.offset(), bs, bo, g);
+        } else {
+            FoldedConv.forward(pool, o, out.offset(), xs, x.offset(), ws, w.offset(), bs, bo, g);
         }
-        SimdConv.forward(pool, f(contiguous("conv2d", out)), out.offset(), f(contiguous("conv2d", x)), x.offset(),
-                f(contiguous("conv2d", w)), w.offset(), bias == null ? null : f(contiguous("conv2d", bias)),
-                bias == null ? 0 : bias.offset(), g);
     }
 
     @Override
     public void conv2dInputGrad(Tensor dx, Tensor dout, Tensor w, ConvGeometry g) {
-        if (!SimdConv.supports(g)) {
-            super.conv2dInputGrad(dx, dout, w, g);
-            return;
+        float[] d = f(contiguous("conv2dInputGrad", dx)), dy = f(contiguous("conv2dInputGrad", dout));
+        float[] ws = f(contiguous("conv2dInputGrad", w));
+        if (SimdConv.supports(g)) {
+            SimdConv.inputGrad(pool, d, dx.offset(), dy, dout.offset(), ws, w.offset(), g);
+        } else {
+            FoldedConv.inputGrad(pool, d, dx.offset(), dy, dout.offset(), ws, w.offset(), g);
         }
-        SimdConv.inputGrad(pool, f(contiguous("conv2dInputGrad", dx)), dx.offset(),
-                f(contiguous("conv2dInputGrad", dout)), dout.offset(), f(contiguous("conv2dInputGrad", w)),
-                w.offset(), g);
     }
 
     @Override
     public void conv2dWeightGrad(Tensor dw, Tensor dout, Tensor x, ConvGeometry g) {
-        if (!SimdConv.supports(g)) {
-            super.conv2dWeightGrad(dw, dout, x, g);
-            return;
+        float[] d = f(contiguous("conv2dWeightGrad", dw)), dy = f(contiguous("conv2dWeightGrad", dout));
+        float[] xs = f(contiguous("conv2dWeightGrad", x));
+        if (SimdConv.supports(g) && g.OW() >= 2 * L) {
+            SimdConv.weightGrad(pool, d, dw.offset(), dy, dout.offset(), xs, x.offset(), g);
+        } else {
+            FoldedConv.weightGrad(pool, d, dw.offset(), dy, dout.offset(), xs, x.offset(), g);
         }
-        SimdConv.weightGrad(pool, f(contiguous("conv2dWeightGrad", dw)), dw.offset(),
-                f(contiguous("conv2dWeightGrad", dout)), dout.offset(), f(contiguous("conv2dWeightGrad", x)),
-                x.offset(), g);
     }
 
     @Override

@@ -59,7 +59,7 @@ final class SimdConv {
     /** The largest scratch array kept for reuse (4M floats = 16 MiB); larger ones are allocated per call. */
     private static final int SCRATCH_KEEP_FLOATS = 1 << 22;
 
-    private static float[] scratch(int slot, int n) {
+    static float[] scratch(int slot, int n) {
         if (n > SCRATCH_KEEP_FLOATS) {
             return new float[n];
         }

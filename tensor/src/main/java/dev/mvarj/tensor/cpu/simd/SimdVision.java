@@ -29,12 +29,24 @@ final class SimdVision {
     // x (B, C, H, W) -> cols (B, C·kh·kw, OH·OW); one chunk = whole rows of cols
     static void im2col(WorkerPool pool, float[] X, int xo, float[] CO, int co, int B, int C, int H, int W,
                        int kh, int kw, int stride, int padTop, int padLeft, int OH, int OW) {
+        im2col(pool, X, xo, CO, co, C * kh * kw * OH * OW, OH * OW, B, C, H, W, kh, kw, stride, padTop, padLeft,
+                OH, OW);
+    }
+
+    /**
+     * im2col into any layout of cols whose rows of OH·OW floats are contiguous: the row of (sample b, tap row k)
+     * starts at {@code co + b·sampleStride + k·rowStride}. (B·K·P, P) is the per-sample layout (B, K, P); (P, B·P)
+     * the batch-folded one (K, B·P) of {@link FoldedConv}.
+     */
+    static void im2col(WorkerPool pool, float[] X, int xo, float[] CO, int co, int sampleStride, int rowStride,
+                       int B, int C, int H, int W, int kh, int kw, int stride, int padTop, int padLeft, int OH,
+                       int OW) {
         int K = C * kh * kw, P = OH * OW;
         pool.parallelFor(B * K, Math.max(1, GRAIN / Math.max(1, P)), (r0, r1) -> {
             for (int r = r0; r < r1; r++) {
                 int b = r / K, k = r % K;
                 int c = k / (kh * kw), i = k / kw % kh, j = k % kw;
-                int plane = xo + (b * C + c) * H * W, row = co + r * P;
+                int plane = xo + (b * C + c) * H * W, row = co + b * sampleStride + k * rowStride;
                 // the output columns whose tap lies inside the image: ow in [owLo, owHi)
                 int owLo = Math.min(OW, Math.max(0, ceilDiv(padLeft - j, stride)));
                 int owHi = Math.max(owLo, Math.min(OW, ceilDiv(W + padLeft - j, stride)));
@@ -62,13 +74,22 @@ final class SimdVision {
     // cols (B, C·kh·kw, OH·OW) -> dx (B, C, H, W) +=; one chunk = whole image planes
     static void col2im(WorkerPool pool, float[] DX, int dxo, float[] CO, int co, int B, int C, int H, int W,
                        int kh, int kw, int stride, int padTop, int padLeft, int OH, int OW) {
+        col2im(pool, DX, dxo, CO, co, C * kh * kw * OH * OW, OH * OW, B, C, H, W, kh, kw, stride, padTop, padLeft,
+                OH, OW);
+    }
+
+    /** col2im from any layout of cols, as {@link #im2col(WorkerPool, float[], int, float[], int, int, int, int, int,
+     * int, int, int, int, int, int, int, int, int)} names it. */
+    static void col2im(WorkerPool pool, float[] DX, int dxo, float[] CO, int co, int sampleStride, int rowStride,
+                       int B, int C, int H, int W, int kh, int kw, int stride, int padTop, int padLeft, int OH,
+                       int OW) {
         int K = C * kh * kw, P = OH * OW;
         pool.parallelFor(B * C, Math.max(1, GRAIN / Math.max(1, kh * kw * P)), (p0, p1) -> {
             for (int p = p0; p < p1; p++) {
                 int b = p / C, c = p % C, plane = dxo + p * H * W;
                 for (int i = 0; i < kh; i++) {
                     for (int j = 0; j < kw; j++) {
-                        int row = co + (b * K + (c * kh + i) * kw + j) * P;
+                        int row = co + b * sampleStride + ((c * kh + i) * kw + j) * rowStride;
                         int owLo = Math.min(OW, Math.max(0, ceilDiv(padLeft - j, stride)));
                         int owHi = Math.max(owLo, Math.min(OW, ceilDiv(W + padLeft - j, stride)));
                         for (int oh = 0; oh < OH; oh++) {

@@ -14,10 +14,11 @@ import java.util.Arrays;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * The direct stride-1 convolution kernels ({@link SimdConv}) against the reference backend's im2col + GEMM on odd
- * sizes: channel counts off the 4-channel register tile, rows off the vector width, asymmetric padding, non-square
- * filters, filters wider than the 3 column taps of a weight-gradient tile, with and without bias; and bit-identical
- * results for pools of 1, 2 and 3 threads.
+ * The SIMD convolution kernels against the reference backend's im2col + GEMM on odd sizes: the direct stride-1
+ * kernels ({@link SimdConv}: channel counts off the 4-channel register tile, rows off the vector width, asymmetric
+ * padding, non-square filters, filters wider than the 3 column taps of a weight-gradient tile), the batch-folded
+ * GEMMs ({@link FoldedConv}: the same, plus strides, 1×1 filters and batches split into several groups) and the
+ * backend's choice between them, with and without bias; every one bit-identical for pools of 1, 2 and 3 threads.
  */
 class SimdConvTest {
 
@@ -37,6 +38,51 @@ class SimdConvTest {
             new ConvGeometry(3, 8, 48, 48, 8, 3, 3, 1, 1, 1, 1, 1),
     };
 
+    /** Geometries only the folded GEMMs take: strides (the VQ-VAE's downsample), 1×1, wide padding. */
+    private static final ConvGeometry[] FOLDED_ONLY = {
+            new ConvGeometry(3, 5, 9, 13, 7, 3, 3, 2, 0, 1, 0, 1),
+            new ConvGeometry(2, 6, 11, 10, 5, 3, 3, 2, 1, 1, 1, 1),
+            new ConvGeometry(2, 3, 10, 7, 4, 4, 2, 3, 2, 0, 1, 1),
+            new ConvGeometry(3, 7, 5, 9, 11, 1, 1, 1, 0, 0, 0, 0),
+            new ConvGeometry(2, 17, 16, 16, 33, 1, 1, 1, 0, 0, 0, 0),
+            new ConvGeometry(2, 4, 3, 3, 3, 3, 3, 1, 3, 3, 3, 3),
+            // cols of one sample (144 × 10,000) beyond a group's budget: three groups, dw summed across them
+            new ConvGeometry(3, 16, 100, 100, 4, 3, 3, 1, 1, 1, 1, 1),
+    };
+
+    /** One family of kernels: forward, input gradient, weight gradient on a pool. */
+    private interface Kernels {
+        float[][] run(WorkerPool pool, ConvGeometry g, Tensor x, Tensor w, Tensor bias, Tensor dout);
+    }
+
+    private static final Kernels DIRECT = (pool, g, x, w, bias, dout) -> {
+        float[][] r = outputs(g);
+        SimdConv.forward(pool, r[0], 0, x.toFloatArray(), 0, w.toFloatArray(), 0,
+                bias == null ? null : bias.toFloatArray(), 0, g);
+        SimdConv.inputGrad(pool, r[1], 0, dout.toFloatArray(), 0, w.toFloatArray(), 0, g);
+        SimdConv.weightGrad(pool, r[2], 0, dout.toFloatArray(), 0, x.toFloatArray(), 0, g);
+        return r;
+    };
+
+    private static final Kernels FOLDED = (pool, g, x, w, bias, dout) -> {
+        float[][] r = outputs(g);
+        java.util.Arrays.fill(r[1], Float.NaN);                                 // written, not accumulated
+        java.util.Arrays.fill(r[2], Float.NaN);
+        FoldedConv.forward(pool, r[0], 0, x.toFloatArray(), 0, w.toFloatArray(), 0,
+                bias == null ? null : bias.toFloatArray(), 0, g);
+        FoldedConv.inputGrad(pool, r[1], 0, dout.toFloatArray(), 0, w.toFloatArray(), 0, g);
+        FoldedConv.weightGrad(pool, r[2], 0, dout.toFloatArray(), 0, x.toFloatArray(), 0, g);
+        return r;
+    };
+
+    private static final Kernels BACKEND = (pool, g, x, w, bias, dout) -> run(new SimdBackend(pool), g, x, w, bias,
+            dout);
+
+    private static float[][] outputs(ConvGeometry g) {
+        return new float[][]{new float[g.B() * g.Cout() * g.P()], new float[g.B() * g.Cin() * g.H() * g.W()],
+                new float[g.Cout() * g.K()]};
+    }
+
     /** out, dx and dw of one geometry on a backend. */
     private static float[][] run(Backend be, ConvGeometry g, Tensor x, Tensor w, Tensor bias, Tensor dout) {
         Tensor out = Tensor.zeros(g.B(), g.Cout(), g.OH(), g.OW());
@@ -55,12 +101,11 @@ class SimdConvTest {
         return i < 2 ? 2e-5 : 2e-5 * Math.max(1, Math.sqrt(g.B() * g.P() / 16.0));
     }
 
-    @Test
-    void directKernelsMatchTheReferenceAndAreBitIdenticalForPoolSizesOneTwoThree() {
+    /** Each case against the reference, with and without bias, on pools of 1, 2 and 3 threads (bit-identical). */
+    private static void matchesTheReference(Kernels kernels, ConvGeometry... cases) {
         Rng rng = new Rng(21);
         String[] names = {"out", "dx", "dw"};
-        for (ConvGeometry g : CASES) {
-            assertThat(SimdConv.supports(g)).as("%s takes the direct kernels", g).isTrue();
+        for (ConvGeometry g : cases) {
             for (boolean withBias : new boolean[]{true, false}) {
                 Tensor x = rng.normal(0f, 1f, g.B(), g.Cin(), g.H(), g.W());
                 Tensor w = rng.normal(0f, 0.3f, g.Cout(), g.Cin(), g.kh(), g.kw());
@@ -70,7 +115,7 @@ class SimdConvTest {
                 for (int threads = 1; threads <= 3; threads++) {
                     WorkerPool pool = new WorkerPool(threads);
                     try {
-                        float[][] got = run(new SimdBackend(pool), g, x, w, bias, dout);
+                        float[][] got = kernels.run(pool, g, x, w, bias, dout);
                         for (int i = 0; i < got.length; i++) {
                             AllClose r = AllClose.check(g + " bias " + withBias + " " + names[i], got[i], ref[i],
                                     tolerance(g, i), 2e-5);
@@ -87,6 +132,27 @@ class SimdConvTest {
                 }
             }
         }
+    }
+
+    @Test
+    void directKernelsMatchTheReferenceAndAreBitIdenticalForPoolSizesOneTwoThree() {
+        for (ConvGeometry g : CASES) {
+            assertThat(SimdConv.supports(g)).as("%s takes the direct kernels", g).isTrue();
+        }
+        matchesTheReference(DIRECT, CASES);
+    }
+
+    @Test
+    void foldedGemmsMatchTheReferenceAndAreBitIdenticalForPoolSizesOneTwoThree() {
+        assertThat(FoldedConv.group(FOLDED_ONLY[FOLDED_ONLY.length - 1])).as("the last case is split").isEqualTo(1);
+        matchesTheReference(FOLDED, FOLDED_ONLY);
+        matchesTheReference(FOLDED, CASES);
+    }
+
+    @Test
+    void theBackendsChoiceMatchesTheReference() {
+        matchesTheReference(BACKEND, CASES);
+        matchesTheReference(BACKEND, FOLDED_ONLY);
     }
 
     @Test
