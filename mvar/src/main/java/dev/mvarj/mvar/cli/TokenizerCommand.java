@@ -252,6 +252,9 @@ public final class TokenizerCommand implements Runnable {
                     steps);
             out.printf(Locale.ROOT, "trained %d steps in %.1f s; checkpoint %s%n", r.steps(), r.trainSeconds(),
                     common.out.resolve(TokenizerTrainer.CHECKPOINT));
+            if (r.loop().steps() > 0) {
+                out.println("time: " + r.loop().report());
+            }
             return 0;
         }
     }

@@ -160,7 +160,7 @@ public final class TrainCommand implements Callable<Integer> {
         return String.format(Locale.ROOT, "done: %d steps, final loss %.4f, %.3f s/step, peak activations held for"
                         + " backward %.1f MiB %s%n  per-scale CE %s%n  per-scale accuracy %s", s.steps(), s.finalLoss(),
                 s.secondsPerStep(), s.peakGraphBytes() / 1048576.0, s.peakGraphBytesByGroup(), fmt(s.scaleCe()),
-                fmt(s.scaleAcc()));
+                fmt(s.scaleAcc())) + (s.loop().steps() > 0 ? "\n  time: " + s.loop().report() : "");
     }
 
     static String fmt(double[] v) {

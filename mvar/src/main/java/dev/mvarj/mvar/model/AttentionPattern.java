@@ -46,9 +46,14 @@ public enum AttentionPattern {
 
     /** Query-key pairs per image that a full forward computes (docs/model.md#attention-cost). */
     public long attentionPairs(TransformerConfig cfg) {
+        return attentionPairs(cfg, 0, cfg.schedule().count());
+    }
+
+    /** Query-key pairs per image of a training forward over scales [from, to) (a group of {@link #plan}). */
+    long attentionPairs(TransformerConfig cfg, int from, int to) {
         ScaleSchedule sch = cfg.schedule();
         long pairs = 0;
-        for (int s = 0; s < sch.count(); s++) {
+        for (int s = from; s < to; s++) {
             long n = sch.tokens(s);
             pairs += switch (this) {
                 case VAR -> n * sch.begin(s + 1);
@@ -56,5 +61,23 @@ public enum AttentionPattern {
             };
         }
         return pairs;
+    }
+
+    /**
+     * Floating-point operations (two per multiply-add) of one image's training forward over scales [from, to): the
+     * matrix products only (docs/results.md#engine-speed-where-a-transformer-training-step-goes). Per block, the
+     * qkv, output and FFN projections of every token (12·C² multiply-adds), the AdaLN projection of the class
+     * (6·C² per image) and the attention products q·kᵀ and p·v (2·C per query-key pair, over all heads); then the
+     * head (C·V per token, 2·C² for its AdaLN) and the word embedding (Cvae·C per token but the start tokens).
+     * Element-wise work (norms, GELU, softmax, modulation) is not counted. Backward costs twice the products of the
+     * forward, so an optimiser step is about three times this.
+     */
+    public long forwardFlops(TransformerConfig cfg, int from, int to) {
+        ScaleSchedule sch = cfg.schedule();
+        long C = cfg.width(), tokens = sch.tokens(from, to);
+        long words = from == 0 ? tokens - sch.tokens(0) : tokens;
+        long perBlock = 12 * C * C * tokens + 6 * C * C + 2 * C * attentionPairs(cfg, from, to);
+        long macs = cfg.depth() * perBlock + C * cfg.vocab() * tokens + 2 * C * C + cfg.codeDim() * C * words;
+        return 2 * macs;
     }
 }

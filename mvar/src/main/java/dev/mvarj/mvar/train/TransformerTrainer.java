@@ -63,7 +63,8 @@ public final class TransformerTrainer {
 
     /** What a finished run reports. */
     public record Summary(int steps, double finalLoss, double secondsPerStep, long peakGraphBytes,
-                          Map<String, Long> peakGraphBytesByGroup, double[] scaleCe, double[] scaleAcc) {
+                          Map<String, Long> peakGraphBytesByGroup, double[] scaleCe, double[] scaleAcc,
+                          LoopClock loop) {
     }
 
     private final NextScaleTransformer model;
@@ -177,10 +178,13 @@ public final class TransformerTrainer {
             double lastLoss = Double.NaN;
             long startTime = System.nanoTime();
             int first = step;
+            LoopClock clock = new LoopClock();
             Path metrics = out.resolve(RunDirectory.METRICS);
             try (MetricsLog log = run.resumes() ? MetricsLog.resume(metrics, step) : new MetricsLog(metrics, true)) {
                 while (step < Math.min(stopAt, o.steps())) {
-                    StepResult r = step();
+                    clock.startIteration();
+                    StepResult r = clock.time(LoopClock.Phase.STEP, this::step);
+                    clock.countFlops(r.flops());
                     Divergence.check(step, "loss", r.loss(), "gradient norm", r.gradNorm(), saved, checkpointFile());
                     lastLoss = r.loss();
                     peaks.merge(r.group(), r.graphBytes(), Math::max);
@@ -189,9 +193,13 @@ public final class TransformerTrainer {
                     log.log("step", step, "loss", lastLoss, "group", r.group(), "lr", r.lr(), "grad_norm",
                             r.gradNorm(), "graph_bytes", r.graphBytes());
                     if (o.checkpointEvery() > 0 && step % o.checkpointEvery() == 0 && step < o.steps()) {
-                        saveCheckpoint();
+                        clock.time(LoopClock.Phase.CHECKPOINT, () -> {
+                            saveCheckpoint();
+                            return null;
+                        });
                         saved = step;
                     }
+                    clock.endIteration();
                 }
                 saveCheckpoint();
                 Charts.lineChart(out.resolve("loss.png"), o.pattern() + " training loss", "step", "loss (sum CE / L)",
@@ -200,7 +208,7 @@ public final class TransformerTrainer {
             double[][] perScale = evaluate(Math.min(256, data.n()));
             int done = step - first;
             return new Summary(step, lastLoss, done == 0 ? 0 : (System.nanoTime() - startTime) / 1e9 / done, peakAll,
-                    peaks, perScale[0], perScale[1]);
+                    peaks, perScale[0], perScale[1], clock);
         }
     }
 
@@ -246,8 +254,11 @@ public final class TransformerTrainer {
             Map.entry("clip", "gradient clip"), Map.entry("labelSmoothing", "--label-smoothing"),
             Map.entry("seed", "--seed"));
 
-    /** What one optimiser step did: its loss, the group(s) trained, lr, gradient norm, the bytes the graph held. */
-    public record StepResult(double loss, String group, float lr, double gradNorm, long graphBytes) {
+    /**
+     * What one optimiser step did: its loss, the group(s) trained, lr, gradient norm, the bytes the graph held, and
+     * its matrix-product FLOPs (three times {@link AttentionPattern#forwardFlops} of its groups, for the batch).
+     */
+    public record StepResult(double loss, String group, float lr, double gradNorm, long graphBytes, long flops) {
     }
 
     /**
@@ -265,7 +276,9 @@ public final class TransformerTrainer {
             GraphMemory.resetPeak();
             Variable loss = null;
             List<int[]> groups = groups(step);
+            long flops = 0;
             for (int[] g : groups) {
+                flops += 3 * o.pattern().forwardFlops(model.cfg, g[0], g[1]) * o.batch();
                 Variable logits = model.forward(labels, b.inputs(), g[0], g[1], o.pattern());
                 Variable l = model.loss(logits, b.targets(), g[0], g[1], o.labelSmoothing());
                 loss = loss == null ? l : F.add(loss, l);
@@ -276,7 +289,7 @@ public final class TransformerTrainer {
             double gnorm = optimizer.step(lr, wd, o.clip());
             step++;
             double value = loss.data().item();
-            return new StepResult(value, groupName(groups), lr, gnorm, graphPeak);
+            return new StepResult(value, groupName(groups), lr, gnorm, graphPeak, flops);
         }
     }
 

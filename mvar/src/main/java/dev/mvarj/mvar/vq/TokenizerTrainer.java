@@ -8,6 +8,7 @@ import dev.mvarj.autograd.Variable;
 import dev.mvarj.mvar.data.DataLoader;
 import dev.mvarj.mvar.data.ImageDataset;
 import dev.mvarj.mvar.train.Charts;
+import dev.mvarj.mvar.train.LoopClock;
 import dev.mvarj.mvar.train.MetricsLog;
 import dev.mvarj.mvar.train.Divergence;
 import dev.mvarj.mvar.train.Progress;
@@ -141,7 +142,7 @@ public final class TokenizerTrainer {
     }
 
     /** What {@link #train} returns: the final evaluation and the wall time of the training loop. */
-    public record Result(Evaluation evaluation, double trainSeconds, int steps) {
+    public record Result(Evaluation evaluation, double trainSeconds, int steps, LoopClock loop) {
     }
 
     /** Trains to {@code settings.steps}, resuming from {@code out}/{@value #CHECKPOINT} when {@code resume}. */
@@ -187,9 +188,11 @@ public final class TokenizerTrainer {
         Path metricsFile = out.resolve(RunDirectory.METRICS);
         try (MetricsLog metrics = resumed ? MetricsLog.resume(metricsFile, step) : new MetricsLog(metricsFile, true)) {
             Progress progress = new Progress("tokenizer", st.steps(), st.logEvery(), log, step);
+            LoopClock clock = new LoopClock();
             model.train();
             while (step < Math.min(stopAt, st.steps())) {
-                StepResult r = step();
+                clock.startIteration();
+                StepResult r = clock.time(LoopClock.Phase.STEP, this::step);
                 Divergence.check(step, "loss", r.loss(), "gradient norm", r.gradNorm(), saved, ckpt);
                 float recLoss = r.recLoss(), vqLoss = r.vqLoss(), lr = r.lr();
                 double gradNorm = r.gradNorm();
@@ -207,16 +210,23 @@ public final class TokenizerTrainer {
                     metrics.log(kv.toArray());
                 }
                 if (st.evalEvery() > 0 && step % st.evalEvery() == 0 && step < st.steps()) {
-                    Evaluation e = evaluate(model, test, st.evalImages(), 100);
-                    log.println("  eval@" + step + ": " + e.summary());
-                    metrics.log(e.record(step, "eval_"));
-                    writeGrid(out.resolve("reconstructions.png"), model, test, 8);
-                    model.train();
+                    clock.time(LoopClock.Phase.EVALUATION, () -> {
+                        Evaluation e = evaluate(model, test, st.evalImages(), 100);
+                        log.println("  eval@" + step + ": " + e.summary());
+                        metrics.log(e.record(step, "eval_"));
+                        writeGrid(out.resolve("reconstructions.png"), model, test, 8);
+                        model.train();
+                        return null;
+                    });
                 }
                 if (step % st.checkpointEvery() == 0 || step == st.steps() || step == stopAt) {
-                    save(ckpt);
+                    clock.time(LoopClock.Phase.CHECKPOINT, () -> {
+                        save(ckpt);
+                        return null;
+                    });
                     saved = step;
                 }
+                clock.endIteration();
             }
             if (step < st.steps()) {
                 return null;
@@ -230,7 +240,7 @@ public final class TokenizerTrainer {
             metrics.log(e.record(step, "test_"));
             Files.writeString(out.resolve("eval.json"), e.json(step, seconds));
             writeGrid(out.resolve("reconstructions.png"), model, test, 8);
-            return new Result(e, seconds, step);
+            return new Result(e, seconds, step, clock);
         }
     }
 

@@ -185,6 +185,44 @@ class MarkovChecksTest {
         assertThat(AttentionPattern.MVAR.attentionPairs(small)).isEqualTo(1_254);
     }
 
+    /**
+     * The FLOP count of a forward, derived independently from the model's own weight matrices: every rank-2
+     * weight but the embedding tables is a product of its size per token (the blocks' and the head's), per image
+     * (the AdaLN projections of the class) or per input row (the word embedding).
+     */
+    @Test
+    void forwardFlopsCountEveryWeightMatrixAndTheAttentionProducts() {
+        TransformerConfig small = TransformerConfig.small(256, 16, 10, ScaleSchedule.small());
+        NextScaleTransformer m = new NextScaleTransformer(small, new Rng(1));
+        ScaleSchedule sch = small.schedule();
+        for (AttentionPattern p : AttentionPattern.values()) {
+            int[][] groups = p == AttentionPattern.VAR ? new int[][]{{0, 6}} : new int[][]{{0, 4}, {4, 5}, {5, 6}};
+            long total = 0, want = 0;
+            for (int[] g : groups) {
+                long tokens = sch.tokens(g[0], g[1]), words = g[0] == 0 ? tokens - 1 : tokens;
+                long macs = 0;
+                for (var e : m.namedParameters().entrySet()) {
+                    Variable w = e.getValue();
+                    String n = e.getKey();
+                    if (w.rank() != 2 || n.startsWith("class_emb") || n.startsWith("lvl_embed")) {
+                        continue;
+                    }
+                    long size = (long) w.size(0) * w.size(1);
+                    macs += n.contains("ada_lin") ? size : n.startsWith("word_embed") ? size * words : size * tokens;
+                }
+                macs += (long) small.depth() * 2 * small.width() * p.attentionPairs(small, g[0], g[1]);
+                want += 2 * macs;
+                total += p.forwardFlops(small, g[0], g[1]);
+            }
+            assertThat(total).as(p.name()).isEqualTo(want);
+        }
+        // VAR's and MVAR's whole forwards differ by the attention products
+        long diff = AttentionPattern.VAR.forwardFlops(small, 0, 6) - AttentionPattern.MVAR.forwardFlops(small, 0, 4)
+                - AttentionPattern.MVAR.forwardFlops(small, 4, 5) - AttentionPattern.MVAR.forwardFlops(small, 5, 6);
+        // (MVAR runs three forwards, so two more AdaLN projections of the class: 4 blocks × 6C² + the head's 2C²)
+        assertThat(diff).isEqualTo(4L * 4 * 128 * (11_323 - 1_254) - 2L * 2 * (4 * 6 + 2) * 128 * 128);
+    }
+
     @Test
     void masksAreBuiltFromTheScheduleAndMisuseIsAClearError() {
         TransformerConfig cfg = cfg(4, 3);
