@@ -13,12 +13,11 @@ import dev.mvarj.tensor.cpu.WorkerPool;
  *   <li>weight gradient: dw (Cout, K) = Σ over groups of dout' (Cout, n·P) · colsᵀ, one GEMM whose inner dimension
  *       runs over every position of every sample of the group.</li>
  * </ul>
- * Per-sample products (Cout, K)·(K, P) are too small to keep the packed {@link Sgemm} busy when P is small (8×8 and
- * 16×16 maps), when the conv is 1×1 (K = Cin) or strided, and a weight gradient summed sample by sample either
- * writes dw B times or reduces across lanes; folded, every product has n·P ≥ 2,048 columns. The price is the copies:
- * cols (K·n·P floats, built again in the backward as PyTorch's slow path does) and the two rearrangements of out or
- * dout, all streaming, no arithmetic. {@link SimdBackend} picks this path or {@link SimdConv}'s direct kernels per
- * geometry and pass (docs/results.md#engine-speed-convolution-and-the-tokenizer-step).
+ * Per-sample products (Cout, K)·(K, P) are too small to keep the packed {@link Sgemm} busy when the conv is 1×1
+ * (K = Cin) or strided and P is small; folded, a group's product has n·P columns (2,048 for the 8×8 maps of a
+ * batch of 32). The price is the copies: cols (K·n·P floats, built again in the backward) and the two
+ * rearrangements of out or dout, all streaming, no arithmetic. {@link SimdBackend} runs this path where {@link SimdConv}'s direct kernels do not apply
+ * (docs/results.md#engine-speed-convolution-and-the-tokenizer-step).
  *
  * <p>cols and the rearranged out / dout live in {@link SimdConv}'s per-thread scratch arrays (the two paths never
  * nest). Determinism: the group size depends on the geometry only and Sgemm sums its inner dimension in a fixed order,

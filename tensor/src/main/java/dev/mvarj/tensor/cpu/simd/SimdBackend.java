@@ -821,9 +821,7 @@ public final class SimdBackend extends ReferenceBackend {
 
     /*
      * Convolution: SimdConv's direct kernels where they take the geometry (stride 1, k > 1), FoldedConv's
-     * batch-folded GEMMs for the rest (1×1, strided); the weight gradient of maps narrower than two vectors goes
-     * folded too, since the direct one would fill half its lanes and reduce across them
-     * (docs/results.md#engine-speed-convolution-and-the-tokenizer-step).
+     * batch-folded GEMMs for the rest (1×1, strided) (docs/results.md#engine-speed-convolution-and-the-tokenizer-step).
      */
 
     @Override
@@ -853,7 +851,7 @@ public final class SimdBackend extends ReferenceBackend {
     public void conv2dWeightGrad(Tensor dw, Tensor dout, Tensor x, ConvGeometry g) {
         float[] d = f(contiguous("conv2dWeightGrad", dw)), dy = f(contiguous("conv2dWeightGrad", dout));
         float[] xs = f(contiguous("conv2dWeightGrad", x));
-        if (SimdConv.supports(g) && g.OW() >= 2 * L) {
+        if (SimdConv.supports(g)) {
             SimdConv.weightGrad(pool, d, dw.offset(), dy, dout.offset(), xs, x.offset(), g);
         } else {
             FoldedConv.weightGrad(pool, d, dw.offset(), dy, dout.offset(), xs, x.offset(), g);

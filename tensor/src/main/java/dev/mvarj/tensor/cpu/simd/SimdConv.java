@@ -26,8 +26,10 @@ import static dev.mvarj.tensor.cpu.simd.SimdBackend.S;
  *   <li>input gradient: the same kernel on dout padded by {@code (kh − 1 − padTop, kw − 1 − padLeft)} with the
  *       weights transposed and flipped, {@code w'[ci, co, i, j] = w[co, ci, kh − 1 − i, kw − 1 − j]}.</li>
  *   <li>weight gradient: {@code dw[co, ci, i, j] = Σ_{b, oh, ow} dout[b, co, oh, ow] · xp[b, ci, oh + i, ow + j]}; a
- *       register tile of {@value #MR} output channels × 3 column taps j for one (ci, i), accumulated over the
- *       position blocks of all samples in sample order, then summed across lanes.</li>
+ *       register tile of {@value #MR} output channels × 3 column taps j for one (ci, i), accumulated over all
+ *       positions of all samples in sample order, then summed across lanes. Here x is padded to its natural width
+ *       {@code Wp = OW + kw − 1} and dout's rows are widened to Wp with zeros, so a sample's positions
+ *       {@code q = oh·Wp + ow} form one run of vectors in both, whatever the width of the map.</li>
  * </ul>
  *
  * <p>Determinism: every output element (and every dw element) is computed by one task in a fixed order that does not
@@ -107,33 +109,37 @@ final class SimdConv {
     // dout (B, Cout, OH, OW), x (B, Cin, H, W) -> dw (Cout, Cin, kh, kw), written
     static void weightGrad(WorkerPool pool, float[] DW, int dwo, float[] D, int dO, float[] X, int xo, ConvGeometry g) {
         int B = g.B(), Cin = g.Cin(), Cout = g.Cout(), kh = g.kh(), kw = g.kw(), OH = g.OH(), OW = g.OW();
-        int OWv = roundUp(OW), Hp = OH + kh - 1, Wp = OWv + kw - 1;
-        float[] xp = scratch(0, B * Cin * Hp * Wp);
+        // x padded to its natural (Hp, Wp) and dout's rows widened to Wp with zeros, so that a sample's positions
+        // are one flat run q = oh·Wp + ow in both, and the kernel's inner loop runs over all of them (not row by row)
+        int Hp = OH + kh - 1, Wp = OW + kw - 1, run = roundUp(OH * Wp), slack = L + kw;
+        float[] xp = scratch(0, B * Cin * Hp * Wp + slack);
         pad(pool, xp, X, xo, B * Cin, g.H(), g.W(), Hp, Wp, g.padTop(), g.padLeft());
-        // dout with rows padded to OWv columns and channels to a multiple of MR, zeros there
+        Arrays.fill(xp, B * Cin * Hp * Wp, B * Cin * Hp * Wp + slack, 0f);   // read past the last plane (dout 0)
+        // dout planes of `run` floats, channels padded to a multiple of MR; zeros past OW in a row and past OH rows
         int coTiles = Math.ceilDiv(Cout, MR), CoutP = coTiles * MR;
-        float[] dp = scratch(1, B * CoutP * OH * OWv);
-        pool.parallelFor(B * CoutP, Math.max(1, 4096 / Math.max(1, OH * OWv)), (p0, p1) -> {
+        float[] dp = scratch(1, B * CoutP * run);
+        pool.parallelFor(B * CoutP, Math.max(1, 4096 / Math.max(1, run)), (p0, p1) -> {
             for (int p = p0; p < p1; p++) {
-                int b = p / CoutP, c = p % CoutP, dst = p * OH * OWv;
+                int b = p / CoutP, c = p % CoutP, dst = p * run;
                 if (c >= Cout) {
-                    Arrays.fill(dp, dst, dst + OH * OWv, 0f);
+                    Arrays.fill(dp, dst, dst + run, 0f);
                     continue;
                 }
                 int src = dO + (b * Cout + c) * OH * OW;
                 for (int r = 0; r < OH; r++) {
-                    System.arraycopy(D, src + r * OW, dp, dst + r * OWv, OW);
-                    Arrays.fill(dp, dst + r * OWv + OW, dst + (r + 1) * OWv, 0f);
+                    System.arraycopy(D, src + r * OW, dp, dst + r * Wp, OW);
+                    Arrays.fill(dp, dst + r * Wp + OW, dst + (r + 1) * Wp, 0f);
                 }
+                Arrays.fill(dp, dst + OH * Wp, dst + run, 0f);
             }
         });
         int jTiles = Math.ceilDiv(kw, NB), tasks = coTiles * Cin * kh * jTiles, tileLen = MR * NB * L;
-        int planeX = Hp * Wp, planeD = OH * OWv;
+        int planeX = Hp * Wp;
         // samples in chunks whose padded x and dout fit in L2 together; within a chunk every task runs over the
         // chunk's samples, accumulating into its own tile of acc, so each task sums its samples in sample order
-        int chunk = Math.max(1, Math.min(B, WEIGHT_GRAD_CHUNK_FLOATS / (Cin * planeX + CoutP * planeD)));
+        int chunk = Math.max(1, Math.min(B, WEIGHT_GRAD_CHUNK_FLOATS / (Cin * planeX + CoutP * run)));
         float[] acc = new float[tasks * tileLen];
-        int grain = Math.max(1, Math.min(tasks, 64 * 1024 / Math.max(1, chunk * OH * OWv * MR * NB)));
+        int grain = Math.max(1, Math.min(tasks, 64 * 1024 / Math.max(1, chunk * run * MR * NB)));
         for (int b0 = 0; b0 < B; b0 += chunk) {
             int first = b0, n = Math.min(chunk, B - b0);
             pool.parallelFor(tasks, grain, (t0, t1) -> {
@@ -141,8 +147,8 @@ final class SimdConv {
                     int jt = t % jTiles, i = t / jTiles % kh, ci = t / (jTiles * kh) % Cin;
                     int ct = t / (jTiles * kh * Cin), j0 = jt * NB;
                     weightGradKernel(xp, (first * Cin + ci) * planeX + i * Wp, Cin * planeX, j0,
-                            Math.min(kw - 1, j0 + 1), Math.min(kw - 1, j0 + 2), Wp, dp,
-                            (first * CoutP + ct * MR) * planeD, CoutP * planeD, planeD, n, OH, OWv, acc, t * tileLen);
+                            Math.min(kw - 1, j0 + 1), Math.min(kw - 1, j0 + 2), dp,
+                            (first * CoutP + ct * MR) * run, CoutP * run, run, n, acc, t * tileLen);
                 }
             });
         }
@@ -252,12 +258,13 @@ final class SimdConv {
 
     /**
      * A chunk of samples' share of a weight-gradient tile: tile[m][n] (L lanes, at {@code at}) +=
-     * Σ_{b, oh, ow} dout[b, co0 + m, oh, ow..] · xp[b, ci, oh + i, ow + j_n ..], with the first sample's row of
-     * (ci, i) at {@code xRow}, its MR dout channel planes from {@code d0}, and the samples {@code xSample},
+     * Σ_{b, q} dout'[b, co0 + m, q..] · xp[b, ci, i·Wp + j_n + q ..] over the flat positions q = oh·Wp + ow of a
+     * sample, {@code run} of them (dout' is zero past OW in a row and past the last row); the first sample's row
+     * (ci, i) of x is at {@code xRow}, its MR dout' planes at {@code d0}, the samples {@code xSample},
      * {@code dSample} apart.
      */
-    private static void weightGradKernel(float[] xp, int xRow, int xSample, int j0, int j1, int j2, int Wp,
-                                         float[] dp, int d0, int dSample, int planeD, int samples, int OH, int OWv,
+    private static void weightGradKernel(float[] xp, int xRow, int xSample, int j0, int j1, int j2,
+                                         float[] dp, int d0, int dSample, int run, int samples,
                                          float[] tile, int at) {
         FloatVector a00 = FloatVector.fromArray(S, tile, at), a01 = FloatVector.fromArray(S, tile, at + L);
         FloatVector a02 = FloatVector.fromArray(S, tile, at + 2 * L), a10 = FloatVector.fromArray(S, tile, at + 3 * L);
@@ -265,26 +272,25 @@ final class SimdConv {
         FloatVector a20 = FloatVector.fromArray(S, tile, at + 6 * L), a21 = FloatVector.fromArray(S, tile, at + 7 * L);
         FloatVector a22 = FloatVector.fromArray(S, tile, at + 8 * L), a30 = FloatVector.fromArray(S, tile, at + 9 * L);
         FloatVector a31 = FloatVector.fromArray(S, tile, at + 10 * L), a32 = FloatVector.fromArray(S, tile, at + 11 * L);
-        for (int row = 0; row < samples * OH; row++) { // (sample, output row) pairs in order
-            int b = row / OH, oh = row % OH;
-            int xa = xRow + b * xSample + oh * Wp, da = d0 + b * dSample + oh * OWv;
-            for (int ow = 0; ow < OWv; ow += L) {
-                FloatVector x0 = FloatVector.fromArray(S, xp, xa + ow + j0);
-                FloatVector x1 = FloatVector.fromArray(S, xp, xa + ow + j1);
-                FloatVector x2 = FloatVector.fromArray(S, xp, xa + ow + j2);
-                FloatVector d = FloatVector.fromArray(S, dp, da + ow);
+        for (int b = 0; b < samples; b++) {
+            int xa = xRow + b * xSample, da = d0 + b * dSample;
+            for (int q = 0; q < run; q += L) {
+                FloatVector x0 = FloatVector.fromArray(S, xp, xa + q + j0);
+                FloatVector x1 = FloatVector.fromArray(S, xp, xa + q + j1);
+                FloatVector x2 = FloatVector.fromArray(S, xp, xa + q + j2);
+                FloatVector d = FloatVector.fromArray(S, dp, da + q);
                 a00 = x0.fma(d, a00);
                 a01 = x1.fma(d, a01);
                 a02 = x2.fma(d, a02);
-                d = FloatVector.fromArray(S, dp, da + ow + planeD);
+                d = FloatVector.fromArray(S, dp, da + q + run);
                 a10 = x0.fma(d, a10);
                 a11 = x1.fma(d, a11);
                 a12 = x2.fma(d, a12);
-                d = FloatVector.fromArray(S, dp, da + ow + 2 * planeD);
+                d = FloatVector.fromArray(S, dp, da + q + 2 * run);
                 a20 = x0.fma(d, a20);
                 a21 = x1.fma(d, a21);
                 a22 = x2.fma(d, a22);
-                d = FloatVector.fromArray(S, dp, da + ow + 3 * planeD);
+                d = FloatVector.fromArray(S, dp, da + q + 3 * run);
                 a30 = x0.fma(d, a30);
                 a31 = x1.fma(d, a31);
                 a32 = x2.fma(d, a32);
