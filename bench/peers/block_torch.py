@@ -3,7 +3,7 @@
 
 Same block (LN affine, biases, GELU tanh, MLP 4x, VAR block-causal mask written out by hand: torch 1.13 has no
 SDPA), batch 16, widths 128/4 and 256/8, L 130 (scales 1,2,3,4,6,8) and 341 (1,2,4,8,16), 1 and 2 threads.
-Run through bench/peers/run-block-peer.sh (it sets the OpenBLAS variables and thread counts).
+Run through bench/peers/run-torch-peer.sh (it sets the OpenBLAS variables and thread counts).
 """
 import sys
 import time

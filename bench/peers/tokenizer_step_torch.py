@@ -7,7 +7,7 @@ attention in the middle blocks at 8x8, the stride-2 downsample padded right and 
 conv, Cvae 16, quant_conv / post_quant_conv; the residual quantizer over scales (1,2,3,4,6,8) with V 256 codes,
 AREA downsampling of the residual, BICUBIC upsampling of the codes and four phi convolutions (ratio 0.5) picked by
 the tick rule; pixel MSE + the VQ loss (beta 0.25), straight-through; AdamW betas (0.9, 0.95), eps 1e-8, no weight
-decay, gradient norm clipped at 2; batch 32. Run through bench/peers/run-tokenizer-peer.sh.
+decay, gradient norm clipped at 2; batch 32. Run through bench/peers/run-torch-peer.sh.
 """
 import sys
 import time

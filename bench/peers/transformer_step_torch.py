@@ -16,7 +16,7 @@ VAR: one forward over all 130 tokens with the block-causal mask. MVAR (every gro
 has neither scaled_dot_product_attention nor NATTEN, so every pattern is an additive mask on the dense (n, n)
 logits, the fastest eager form at these lengths (n <= 130).
 
-Usage: transformer_step_torch.py THREADS [var|mvar ...]; run through bench/peers/run-transformer-peer.sh.
+Usage: transformer_step_torch.py THREADS [var|mvar ...]; run through bench/peers/run-torch-peer.sh.
 """
 import math
 import sys
