@@ -6,7 +6,10 @@ import dev.mvarj.mvar.model.ScaleSchedule;
 import dev.mvarj.mvar.model.TransformerConfig;
 import dev.mvarj.mvar.train.TokenSet;
 import dev.mvarj.mvar.train.TransformerTrainer;
+import dev.mvarj.tensor.Backends;
 import dev.mvarj.tensor.Device;
+import dev.mvarj.tensor.cpu.WorkerPool;
+import dev.mvarj.tensor.cpu.simd.SimdBackend;
 import dev.mvarj.tensor.random.Rng;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -18,6 +21,7 @@ import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 import java.io.IOException;
@@ -29,8 +33,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * One VAR or MVAR optimiser step ({@link TransformerTrainer#step()}: batch upload, class dropout, forward of every
  * group, backward, clipping, AdamW; the loss is read back, so the device has finished) on {@code cpu} or
- * {@code opencl[:N]}, on random tokens. MVAR runs every group each step (the "all scales" mode), so both models
- * see a whole image per step.
+ * {@code opencl[:N]} ({@code cpu}: the SIMD backend on a pool of {@code threads}), on random tokens. MVAR runs
+ * every group each step (the "all scales" mode), so both models see a whole image per step.
  * <ul>
  *   <li>{@code fashion}: the README's default model: depth 4, width 128, 4 heads, scales (1,2,3,4,6,8), V 256,
  *       Cvae 16, batch 32; MVAR refine step 4, k 3.</li>
@@ -38,6 +42,8 @@ import java.util.concurrent.TimeUnit;
  *       (1,2,3,4,5,6,8,10,13,16), V 4096, Cvae 32, 1000 classes, batch 32; MVAR refine step 8, k 7. For a GPU:
  *       on a CPU or PoCL a step takes minutes.</li>
  * </ul>
+ * The PyTorch peer of {@code fashion} on the CPU, with the same layers, loss and optimiser, is
+ * {@code bench/peers/transformer_step_torch.py}; FLOPs per step: {@code AttentionPattern.forwardFlops}.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -56,10 +62,20 @@ public class TrainingStepBenchmark {
     @Param({"fashion"})
     public String size;
 
+    /** Threads of the CPU backend's pool (ignored on OpenCL). */
+    @Param({"2"})
+    public int threads;
+
     private TransformerTrainer trainer;
+    private WorkerPool pool;
+    private Backends.Scope scope;
 
     @Setup
     public void setup() throws IOException {
+        if (device.equals("cpu")) {
+            pool = new WorkerPool(threads);
+            scope = Backends.useCpu(new SimdBackend(pool));
+        }
         TransformerConfig cfg = switch (size) {
             case "fashion" -> new TransformerConfig(4, 128, 4, 256, 16, 10, ScaleSchedule.small(), 0f, 0.1f, 1e-3f,
                     4, 3);
@@ -78,6 +94,14 @@ public class TrainingStepBenchmark {
                 Device.parse(device));
     }
 
+
+    @TearDown
+    public void tearDown() {
+        if (scope != null) {
+            scope.close();
+            pool.shutdown();
+        }
+    }
 
     @Benchmark
     public double step() {
