@@ -128,7 +128,7 @@ public final class Mpi implements Communicator {
             check("MPI_Get_library_version", (int) libraryVersion.invokeExact(text, len));
             version = text.getString(0, StandardCharsets.UTF_8).lines().findFirst().orElse("").split(",")[0].strip();
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw failed(t);
         }
     }
 
@@ -200,15 +200,11 @@ public final class Mpi implements Communicator {
         }
     }
 
-    private static RuntimeException rethrow(Throwable t) {
-        if (t instanceof RuntimeException r) {
-            throw r;
-        }
-        if (t instanceof Error e) {
-            throw e;
-        }
-        throw new IllegalStateException(t);
+    /** What a downcall threw, as an {@link MpiException} (one thrown by this binding as it is). */
+    private static MpiException failed(Throwable t) {
+        return t instanceof MpiException m ? m : new MpiException("an MPI call failed: " + t, t);
     }
+
 
     @Override
     public int rank() {
@@ -247,7 +243,7 @@ public final class Mpi implements Communicator {
         try {
             checked("MPI_Barrier", (int) barrierCall.invokeExact(world));
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw failed(t);
         }
     }
 
@@ -302,7 +298,7 @@ public final class Mpi implements Communicator {
                 checked(call, rc);
             }
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw failed(t);
         }
     }
 
@@ -317,7 +313,7 @@ public final class Mpi implements Communicator {
         try {
             int ignored = (int) abortCall.invokeExact(world, status);
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw failed(t);
         }
     }
 
@@ -328,7 +324,7 @@ public final class Mpi implements Communicator {
             try {
                 checked("MPI_Finalize", (int) finalizeCall.invokeExact());
             } catch (Throwable t) {
-                throw rethrow(t);
+                throw failed(t);
             }
         }
     }
