@@ -10,6 +10,7 @@ import dev.mvarj.tensor.Shape;
 import dev.mvarj.tensor.ShapeMismatchException;
 import dev.mvarj.tensor.Tensor;
 import dev.mvarj.tensor.UnaryOp;
+import dev.mvarj.tensor.random.BatchShard;
 import dev.mvarj.tensor.random.Rng;
 
 import java.util.Arrays;
@@ -494,10 +495,15 @@ public final class F {
 
     /** Dropout with probability p: x · mask / (1 − p), the mask drawn from {@code rng}; identity when not training. */
     public static Variable dropout(Variable x, float p, Rng rng, boolean training) {
+        return dropout(x, p, rng, training, BatchShard.WHOLE);
+    }
+
+    /** Dropout of x (B, ...), a {@code shard} of a larger batch: the mask is that part of the whole batch's. */
+    public static Variable dropout(Variable x, float p, Rng rng, boolean training, BatchShard shard) {
         if (!training || p == 0f) {
             return x;
         }
-        Tensor mask = keepMask(rng, p, x.data().device(), x.shape());
+        Tensor mask = keepMask(rng, p, x.data().device(), shard, x.shape());
         return dropout(x, mask, p);
     }
 
@@ -509,10 +515,15 @@ public final class F {
 
     /** Stochastic depth: each sample of x (B, ...) is kept with probability 1 − p and rescaled by 1/(1 − p). */
     public static Variable dropPath(Variable x, float p, Rng rng, boolean training) {
+        return dropPath(x, p, rng, training, BatchShard.WHOLE);
+    }
+
+    /** Drop path of x (B, ...), a {@code shard} of a larger batch: each sample keeps its draw from the whole batch's. */
+    public static Variable dropPath(Variable x, float p, Rng rng, boolean training, BatchShard shard) {
         if (!training || p == 0f) {
             return x;
         }
-        return dropPath(x, keepMask(rng, p, x.data().device(), x.size(0)), p);
+        return dropPath(x, keepMask(rng, p, x.data().device(), shard, x.size(0)), p);
     }
 
     /** Drop path with a given per-sample 0/1 {@code keep} (B). */
@@ -524,9 +535,12 @@ public final class F {
         return record("drop_path", x.data().mul(scaled), in(x), g -> new Tensor[]{g.mul(scaled)});
     }
 
-    /** 1 with probability 1 − p, else 0, drawn on the host (one stream whatever the device) and placed on {@code device}. */
-    private static Tensor keepMask(Rng rng, float p, Device device, int... shape) {
-        float[] u = rng.uniformArray(Shape.numel(shape), 0f, 1f);
+    /**
+     * 1 with probability 1 − p, else 0, drawn on the host (one stream whatever the device) and placed on
+     * {@code device}; {@code shape} is this shard's part of the whole batch's mask (the leading dimension the batch).
+     */
+    private static Tensor keepMask(Rng rng, float p, Device device, BatchShard shard, int... shape) {
+        float[] u = shard.uniform(rng, Shape.numel(shape));
         for (int i = 0; i < u.length; i++) {
             u[i] = u[i] >= p ? 1f : 0f;
         }

@@ -24,6 +24,6 @@ public final class DropPath extends Module implements Layer {
 
     @Override
     public Variable forward(Variable x) {
-        return F.dropPath(x, p, rng, isTraining());
+        return F.dropPath(x, p, rng, isTraining(), batchShard());
     }
 }

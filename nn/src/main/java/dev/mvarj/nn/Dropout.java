@@ -20,6 +20,6 @@ public final class Dropout extends Module implements Layer {
 
     @Override
     public Variable forward(Variable x) {
-        return F.dropout(x, p, rng, isTraining());
+        return F.dropout(x, p, rng, isTraining(), batchShard());
     }
 }

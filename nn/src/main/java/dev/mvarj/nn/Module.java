@@ -3,6 +3,7 @@ package dev.mvarj.nn;
 import dev.mvarj.autograd.Variable;
 import dev.mvarj.tensor.Device;
 import dev.mvarj.tensor.Tensor;
+import dev.mvarj.tensor.random.BatchShard;
 
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -18,6 +19,7 @@ public abstract class Module {
     private final Map<String, Variable> params = new LinkedHashMap<>();
     private final Map<String, Module> children = new LinkedHashMap<>();
     private boolean training = true;
+    private BatchShard shard = BatchShard.WHOLE;
 
     /** Registers a parameter (a leaf that takes gradients) under {@code name}. */
     protected final Variable param(String name, Tensor value) {
@@ -106,5 +108,21 @@ public abstract class Module {
 
     public final boolean isTraining() {
         return training;
+    }
+
+    /**
+     * Declares the batches this module and its descendants see to be {@code shard} of a larger batch
+     * (data-parallel training, docs/distributed.md): their per-sample random draws are then the part of the whole
+     * batch's draws.
+     */
+    public Module shard(BatchShard s) {
+        shard = s;
+        children.values().forEach(c -> c.shard(s));
+        return this;
+    }
+
+    /** The part of a larger batch this module's inputs are ({@link BatchShard#WHOLE} unless set). */
+    public final BatchShard batchShard() {
+        return shard;
     }
 }

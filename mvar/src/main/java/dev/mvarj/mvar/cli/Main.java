@@ -1,11 +1,15 @@
 package dev.mvarj.mvar.cli;
 
+import dev.mvarj.distributed.Distributed;
+import dev.mvarj.tensor.cpu.WorkerPool;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 import java.io.PrintStream;
 import java.io.PrintWriter;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -46,7 +50,38 @@ public final class Main implements Runnable {
     }
 
     public static void main(String[] args) {
-        System.exit(execute(System.out, System.err, System.getenv(), args));
+        Map<String, String> env = System.getenv();
+        if (Distributed.launchedByMpi(env)) {
+            String refusal = distributedRefusal(Distributed.launchedRanks(env), args);
+            if (refusal != null) {
+                System.err.println("mvarj: " + refusal);
+                System.exit(USAGE);
+            }
+            if (System.getProperty(WorkerPool.THREADS_PROPERTY) == null) {
+                int usable = Runtime.getRuntime().availableProcessors();
+                System.setProperty(WorkerPool.THREADS_PROPERTY, Integer.toString(Distributed.threadsPerRank(usable,
+                        Distributed.onlineCpus(usable), env)));
+            }
+        }
+        int status = execute(System.out, System.err, env, args);
+        Distributed.finish(status);       // a failed rank aborts the whole job, so no rank waits for it
+        System.exit(status);
+    }
+
+    /**
+     * Why a command line cannot run as one of {@code ranks} ranks of an MPI job, or null: only {@code train} and
+     * {@code tokenizer train} are data-parallel (docs/distributed.md); any other command would run N times over
+     * the same files.
+     */
+    static String distributedRefusal(int ranks, String... args) {
+        if (ranks <= 1) {
+            return null;
+        }
+        List<String> words = Arrays.stream(args).filter(a -> !a.startsWith("-")).limit(2).toList();
+        boolean parallel = !words.isEmpty() && (words.get(0).equals("train")
+                || words.size() == 2 && words.get(0).equals("tokenizer") && words.get(1).equals("train"));
+        return parallel ? null : "under mpirun with " + ranks + " ranks only 'train' and 'tokenizer train' run"
+                + " (data-parallel); start '" + String.join(" ", words) + "' as one process, without mpirun";
     }
 
     /**

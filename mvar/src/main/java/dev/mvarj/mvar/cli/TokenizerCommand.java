@@ -1,8 +1,10 @@
 package dev.mvarj.mvar.cli;
 
+import dev.mvarj.distributed.Distributed;
 import dev.mvarj.mvar.data.FashionMnist;
 import dev.mvarj.mvar.data.ImageDataset;
 import dev.mvarj.mvar.data.Shapes;
+import dev.mvarj.mvar.train.DataParallel;
 import dev.mvarj.mvar.train.RunDirectory;
 import dev.mvarj.mvar.vq.TokenCache;
 import dev.mvarj.mvar.vq.TokenizerTrainer;
@@ -246,8 +248,16 @@ public final class TokenizerCommand implements Runnable {
             TokenizerTrainer.Settings st = TokenizerTrainer.Settings.defaults()
                     .withSteps(steps, batch, lr, common.seed).withL1(l1)
                     .withEval(evalEvery, evalImages, finalEvalImages).withCheckpointEvery(checkpointEvery);
-            PrintStream out = Main.out(spec);
-            TokenizerTrainer.Result r = new TokenizerTrainer(cfg, train, test, st, common.out, out).train(resume
+            DataParallel dp = DataParallel.of(Distributed.world());
+            if (dp.checkBatch("--batch", batch) != null) {
+                throw check.error(dp.checkBatch("--batch", batch));
+            }
+            PrintStream out = dp.console(Main.out(spec));
+            if (dp.ranks() > 1) {
+                out.printf(Locale.ROOT, "data-parallel: %s; global batch %d, %d per rank%n",
+                        dp.communicator().describe(), batch, batch / dp.ranks());
+            }
+            TokenizerTrainer.Result r = new TokenizerTrainer(cfg, train, test, st, common.out, out, dp).train(resume
                     ? RunDirectory.Start.RESUME : overwrite ? RunDirectory.Start.OVERWRITE : RunDirectory.Start.FRESH,
                     steps);
             out.printf(Locale.ROOT, "trained %d steps in %.1f s; checkpoint %s%n", r.steps(), r.trainSeconds(),

@@ -3,6 +3,8 @@ package dev.mvarj.mvar.cli;
 import dev.mvarj.mvar.model.AttentionPattern;
 import dev.mvarj.mvar.model.NextScaleTransformer;
 import dev.mvarj.mvar.model.TransformerConfig;
+import dev.mvarj.distributed.Distributed;
+import dev.mvarj.mvar.train.DataParallel;
 import dev.mvarj.mvar.train.RunDirectory;
 import dev.mvarj.mvar.train.TokenSet;
 import dev.mvarj.mvar.train.TransformerTrainer;
@@ -106,7 +108,9 @@ public final class TrainCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintStream out = Main.out(spec);
         TransformerTrainer.Summary s = run(this, out);
-        out.println(summary(s));
+        if (s.scaleCe().length > 0) {       // rank 0 of a data-parallel job, or the one process
+            out.println(summary(s));
+        }
         return 0;
     }
 
@@ -131,7 +135,12 @@ public final class TrainCommand implements Callable<Integer> {
         if (o.finetuneFrom != null) {
             check.inputFile("--finetune-from", o.finetuneFrom);
         }
-        Device dev = check.device("--device", o.device);
+        DataParallel dp = DataParallel.of(Distributed.world());
+        console = dp.console(console);
+        if (dp.checkBatch("--batch", o.batch) != null) {
+            throw check.error(dp.checkBatch("--batch", o.batch));
+        }
+        Device dev = check.device("--device", dp.device(o.device));
         TokenCache.Data cache = TokenCache.read(o.tokens);
         if (o.batch > cache.size()) {
             throw check.error("--batch " + o.batch + " is larger than the token cache " + o.tokens + " ("
@@ -150,8 +159,12 @@ public final class TrainCommand implements Callable<Integer> {
                 cache.flipped() != null ? " (+ flips)" : "", Backends.forDevice(dev).name() + " " + dev);
         var options = new TransformerTrainer.Options(pattern, mode, o.ratioK, o.steps, o.batch,
                 o.lr, o.warmup, o.wd, 2f, o.labelSmoothing, o.seed, o.checkpointEvery, 25);
+        if (dp.ranks() > 1) {
+            console.printf(Locale.ROOT, "data-parallel: %s; global batch %d, %d per rank%n",
+                    dp.communicator().describe(), o.batch, o.batch / dp.ranks());
+        }
         var trainer = new TransformerTrainer(net, rng, TokenSet.of(cache), options, outDir, console,
-                cache.tokenizer(), dev);
+                cache.tokenizer(), dev, dp);
         return trainer.train(o.resume ? RunDirectory.Start.RESUME : o.overwrite ? RunDirectory.Start.OVERWRITE
                 : RunDirectory.Start.FRESH, o.steps);
     }

@@ -82,10 +82,13 @@ public final class NextScaleTransformer extends Module {
         rows.backend().copy(rows, rows.mul(factor));
     }
 
-    /** Replaces each label by the null class with probability {@code cfg.condDrop()} (training, for CFG). */
+    /**
+     * Replaces each label by the null class with probability {@code cfg.condDrop()} (training, for CFG); the labels
+     * are {@link #batchShard()} of the global batch, and keep their draws from the whole batch's.
+     */
     public Tensor dropLabels(Tensor labels, Rng rng) {
         int[] l = labels.toIntArray();
-        float[] u = rng.uniformArray(l.length, 0f, 1f);
+        float[] u = batchShard().uniform(rng, l.length);
         for (int i = 0; i < l.length; i++) {
             if (u[i] < cfg.condDrop()) {
                 l[i] = cfg.classes();

@@ -80,6 +80,7 @@ public final class TransformerTrainer {
     private final Rng labelRng;
     private final String tokenizer;
     private final Device device;
+    private final DataParallel dp;
     private int step;
 
     /**
@@ -96,6 +97,18 @@ public final class TransformerTrainer {
      */
     public TransformerTrainer(NextScaleTransformer model, Rng modelRng, TokenSet data, Options o, Path out,
                               PrintStream console, String tokenizer, Device device) {
+        this(model, modelRng, data, o, out, console, tokenizer, device, DataParallel.SINGLE);
+    }
+
+    /**
+     * @param dp the ranks this run is shared with ({@link DataParallel#SINGLE}: one process); {@code o.batch()} is
+     *           the global batch, each rank trains its share of it
+     */
+    public TransformerTrainer(NextScaleTransformer model, Rng modelRng, TokenSet data, Options o, Path out,
+                              PrintStream console, String tokenizer, Device device, DataParallel dp) {
+        if (dp.checkBatch("--batch", o.batch()) != null) {
+            throw new IllegalArgumentException(dp.checkBatch("--batch", o.batch()));
+        }
         if (data.length() != model.cfg.schedule().length()) {
             throw new IllegalArgumentException("token set has sequences of " + data.length() + " tokens, the model's "
                     + "schedule " + model.cfg.schedule() + " has " + model.cfg.schedule().length());
@@ -105,8 +118,10 @@ public final class TransformerTrainer {
         this.data = data;
         this.o = o;
         this.out = out;
-        this.console = console;
+        this.console = dp.console(console);
         this.device = device;
+        this.dp = dp;
+        model.shard(dp.shard());
         this.store = new ParameterStore(model, ParameterStore.varNoDecay(model), device);
         this.optimizer = AdamW.var(store);
         this.schedule = new Schedule(Schedule.Kind.LIN0, o.lr(), (int) Math.round(o.warmupFraction() * o.steps()),
@@ -159,18 +174,31 @@ public final class TransformerTrainer {
      *                      would change the run, or when the loss or the gradient norm stops being finite
      */
     public Summary train(RunDirectory.Start start, int stopAt) throws IOException {
-        try (RunDirectory run = RunDirectory.open(out, CHECKPOINT, start, console)) {
+        // rank 0 alone holds the run directory; the others receive its state (docs/distributed.md)
+        try (RunDirectory run = dp.writes() ? RunDirectory.open(out, CHECKPOINT, start, console) : null) {
             int saved = -1;
-            if (run.resumes()) {
-                checkResume(SafeTensors.read(checkpointFile()).metadata());
+            boolean resumes = dp.broadcast(run != null && run.resumes());
+            if (run != null && resumes) {
+                Map<String, String> meta = SafeTensors.read(checkpointFile()).metadata();
+                checkResume(meta);
                 Map<String, String> st = Checkpoint.load(checkpointFile(), model, optimizer);
                 step = Integer.parseInt(st.get("step"));
-                saved = step;
                 sampler.seek(Long.parseLong(st.get("data.position")));
                 labelRng.seek(Long.parseLong(st.get("rng.labels")));
                 modelRng.restore(Long.parseLong(st.get("rng.model.seed")), Long.parseLong(st.get("rng.model")));
-                console.println("resumed from " + checkpointFile() + " at step " + step);
+                console.println("resumed from " + checkpointFile() + " at step " + step + ranksNote(meta));
             }
+            long[] state = dp.broadcast(store, new long[]{step, sampler.position(), labelRng.offset(),
+                    modelRng.seed(), modelRng.offset(), optimizer.stepCount()});
+            step = (int) state[0];
+            sampler.seek(state[1]);
+            labelRng.seek(state[2]);
+            modelRng.restore(state[3], state[4]);
+            optimizer.setStepCount((int) state[5]);
+            if (resumes) {
+                saved = step;
+            }
+            dp.progress(step, saved, checkpointFile());
             model.train();
             Progress progress = new Progress(o.pattern().name().toLowerCase(), o.steps(), o.logEvery(), console, step);
             Map<String, Long> peaks = new HashMap<>();
@@ -180,7 +208,8 @@ public final class TransformerTrainer {
             int first = step;
             LoopClock clock = new LoopClock();
             Path metrics = out.resolve(RunDirectory.METRICS);
-            try (MetricsLog log = run.resumes() ? MetricsLog.resume(metrics, step) : new MetricsLog(metrics, true)) {
+            try (MetricsLog log = !dp.writes() ? null : resumes ? MetricsLog.resume(metrics, step)
+                    : new MetricsLog(metrics, true)) {
                 while (step < Math.min(stopAt, o.steps())) {
                     clock.startIteration();
                     StepResult r = clock.time(LoopClock.Phase.STEP, this::step);
@@ -190,8 +219,10 @@ public final class TransformerTrainer {
                     peaks.merge(r.group(), r.graphBytes(), Math::max);
                     peakAll = Math.max(peakAll, r.graphBytes());
                     progress.update(step, o.batch(), "loss", lastLoss, "group", r.group(), "lr", (double) r.lr());
-                    log.log("step", step, "loss", lastLoss, "group", r.group(), "lr", r.lr(), "grad_norm",
-                            r.gradNorm(), "graph_bytes", r.graphBytes());
+                    if (log != null) {
+                        log.log("step", step, "loss", lastLoss, "group", r.group(), "lr", r.lr(), "grad_norm",
+                                r.gradNorm(), "graph_bytes", r.graphBytes());
+                    }
                     if (o.checkpointEvery() > 0 && step % o.checkpointEvery() == 0 && step < o.steps()) {
                         clock.time(LoopClock.Phase.CHECKPOINT, () -> {
                             saveCheckpoint();
@@ -199,15 +230,25 @@ public final class TransformerTrainer {
                         });
                         saved = step;
                     }
+                    dp.progress(step, saved, checkpointFile());
                     clock.endIteration();
                 }
                 saveCheckpoint();
-                Charts.lineChart(out.resolve("loss.png"), o.pattern() + " training loss", "step", "loss (sum CE / L)",
-                        List.of(new Charts.Series("loss", log.series("loss"))));
+                if (log != null) {
+                    Charts.lineChart(out.resolve("loss.png"), o.pattern() + " training loss", "step",
+                            "loss (sum CE / L)", List.of(new Charts.Series("loss", log.series("loss"))));
+                }
             }
-            double[][] perScale = evaluate(Math.min(256, data.n()));
+            dp.finished();
             int done = step - first;
-            return new Summary(step, lastLoss, done == 0 ? 0 : (System.nanoTime() - startTime) / 1e9 / done, peakAll,
+            double seconds = (System.nanoTime() - startTime) / 1e9;
+            if (dp.ranks() > 1 && done > 0) {
+                console.printf(java.util.Locale.ROOT, "data-parallel over %d ranks: the gradient all-reduce took %.1f%%"
+                        + " of the training time (%.4f s per step)%n", dp.ranks(), 100 * dp.reduceSeconds() / seconds,
+                        dp.reduceSeconds() / done);
+            }
+            double[][] perScale = dp.writes() ? evaluate(Math.min(256, data.n())) : new double[2][0];
+            return new Summary(step, lastLoss, done == 0 ? 0 : seconds / done, peakAll,
                     peaks, perScale[0], perScale[1], clock);
         }
     }
@@ -237,6 +278,16 @@ public final class TransformerTrainer {
                     + " learning-rate schedule (warm-up and decay) now spans %d steps%n", o.steps(), stored.steps(),
                     o.steps(), o.steps());
         }
+    }
+
+    /**
+     * A resume on another number of ranks is the same run (the global batch, its data and its random draws do not
+     * depend on N; only the order of the gradient's float sums does): announced, not refused.
+     */
+    private String ranksNote(Map<String, String> meta) {
+        String was = meta.getOrDefault("train.ranks", "1");
+        return Integer.parseInt(was) == dp.ranks() ? "" : " (the run was trained on " + was + " rank(s), it continues"
+                + " on " + dp.ranks() + "; the global batch stays " + o.batch() + ")";
     }
 
     /** User-facing names of {@link TransformerConfig} fields: the {@code train} options, or where they come from. */
@@ -270,7 +321,7 @@ public final class TransformerTrainer {
     public StepResult step() {
         try (MemoryScope ignored = MemoryScope.openWeak()) {
             BatchSampler.Draw d = sampler.next();
-            TokenSet.Batch b = data.batch(d.rows(), d.flip()).to(device);
+            TokenSet.Batch b = data.batch(dp.part(d.rows()), dp.part(d.flip())).to(device);
             Tensor labels = model.dropLabels(b.labels(), labelRng);
             store.zeroGrad();
             GraphMemory.resetPeak();
@@ -278,17 +329,18 @@ public final class TransformerTrainer {
             List<int[]> groups = groups(step);
             long flops = 0;
             for (int[] g : groups) {
-                flops += 3 * o.pattern().forwardFlops(model.cfg, g[0], g[1]) * o.batch();
+                flops += 3 * o.pattern().forwardFlops(model.cfg, g[0], g[1]) * labels.size(0);  // this rank's rows
                 Variable logits = model.forward(labels, b.inputs(), g[0], g[1], o.pattern());
                 Variable l = model.loss(logits, b.targets(), g[0], g[1], o.labelSmoothing());
                 loss = loss == null ? l : F.add(loss, l);
             }
             long graphPeak = GraphMemory.peakBytes();
             loss.backward();
+            dp.averageGradients(store);
             float lr = (float) schedule.lr(step), wd = (float) schedule.weightDecay(step);
             double gnorm = optimizer.step(lr, wd, o.clip());
             step++;
-            double value = loss.data().item();
+            double value = dp.mean(loss.data().item())[0];
             return new StepResult(value, groupName(groups), lr, gnorm, graphPeak, flops);
         }
     }
@@ -301,7 +353,11 @@ public final class TransformerTrainer {
         return g[1] - g[0] == 1 ? "s" + g[0] : "s" + g[0] + "-" + (g[1] - 1);
     }
 
+    /** Rank 0 writes the checkpoint; the others have the same state. */
     private void saveCheckpoint() throws IOException {
+        if (!dp.writes()) {
+            return;
+        }
         Map<String, String> st = new HashMap<>();
         st.put("step", Integer.toString(step));
         st.put("data.position", Long.toString(sampler.position()));
@@ -311,6 +367,7 @@ public final class TransformerTrainer {
         st.put("model.config", GSON.toJson(model.cfg));
         st.put("train.options", GSON.toJson(o));
         st.put("data.size", Integer.toString(data.n()));
+        st.put("train.ranks", Integer.toString(dp.ranks()));
         if (tokenizer != null) {
             st.put("tokenizer", tokenizer);
         }

@@ -75,6 +75,22 @@ public final class CodebookStats {
         return (int) Arrays.stream(hits[s]).filter(c -> c > 0).count();
     }
 
+    /** The histograms, scale after scale (a data-parallel run sends them to every rank). */
+    public long[] counts() {
+        long[] c = new long[hits.length * V];
+        for (int s = 0; s < hits.length; s++) {
+            System.arraycopy(hits[s], 0, c, s * V, V);
+        }
+        return c;
+    }
+
+    /** Restores what {@link #counts} returned. */
+    public void setCounts(long[] c) {
+        for (int s = 0; s < hits.length; s++) {
+            System.arraycopy(c, s * V, hits[s], 0, V);
+        }
+    }
+
     /** Serialises the histograms (checkpoint state). */
     public String encode() {
         StringBuilder sb = new StringBuilder();

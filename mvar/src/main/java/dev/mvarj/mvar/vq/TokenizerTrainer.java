@@ -8,6 +8,7 @@ import dev.mvarj.autograd.Variable;
 import dev.mvarj.mvar.data.DataLoader;
 import dev.mvarj.mvar.data.ImageDataset;
 import dev.mvarj.mvar.train.Charts;
+import dev.mvarj.mvar.train.DataParallel;
 import dev.mvarj.mvar.train.LoopClock;
 import dev.mvarj.mvar.train.MetricsLog;
 import dev.mvarj.mvar.train.Divergence;
@@ -112,10 +113,23 @@ public final class TokenizerTrainer {
     private final DataLoader loader;
     private final Rng guardRng;
     private final CodebookStats window;
+    private final DataParallel dp;
     private int step;
 
     public TokenizerTrainer(VqVaeConfig config, ImageDataset train, ImageDataset test, Settings st, Path out,
                             PrintStream log) {
+        this(config, train, test, st, out, log, DataParallel.SINGLE);
+    }
+
+    /**
+     * @param dp the ranks this run is shared with ({@link DataParallel#SINGLE}: one process); {@code st.batch()} is
+     *           the global batch, each rank trains its share of it
+     */
+    public TokenizerTrainer(VqVaeConfig config, ImageDataset train, ImageDataset test, Settings st, Path out,
+                            PrintStream log, DataParallel dp) {
+        if (dp.checkBatch("--batch", st.batch()) != null) {
+            throw new IllegalArgumentException(dp.checkBatch("--batch", st.batch()));
+        }
         if (train.channels() != config.imageChannels() || train.height() != config.imageSize()) {
             throw new IllegalArgumentException("data set " + train.name() + " has " + train.channels() + "x"
                     + train.height() + "x" + train.width() + " images, the tokenizer expects " + config.imageChannels()
@@ -126,8 +140,10 @@ public final class TokenizerTrainer {
         this.test = test;
         this.st = st;
         this.out = out;
-        this.log = log;
+        this.log = dp.console(log);
+        this.dp = dp;
         this.model = new VqVae(config, st.seed());
+        model.shard(dp.shard());
         this.store = new ParameterStore(model, ParameterStore.varNoDecay(model), Device.CPU);
         this.optimizer = AdamW.var(store);
         this.schedule = new Schedule(Schedule.Kind.COSINE, st.lr(), st.warmup(), st.steps(), 0.005, 0.05, 0, 0);
@@ -165,28 +181,40 @@ public final class TokenizerTrainer {
      *                      would change the run, or when the loss or the gradient norm stops being finite
      */
     public Result train(RunDirectory.Start start, int stopAt) throws IOException {
-        try (RunDirectory run = RunDirectory.open(out, CHECKPOINT, start, log)) {
-            return train(run, stopAt);
+        // rank 0 alone holds the run directory; the others receive its state (docs/distributed.md)
+        try (RunDirectory run = dp.writes() ? RunDirectory.open(out, CHECKPOINT, start, log) : null) {
+            return trainFrom(dp.broadcast(run != null && run.resumes()), stopAt);
         }
     }
 
-    private Result train(RunDirectory run, int stopAt) throws IOException {
+    private Result trainFrom(boolean resumed, int stopAt) throws IOException {
         Path ckpt = out.resolve(CHECKPOINT);
-        boolean resumed = run.resumes();
         int saved = -1;
-        if (resumed) {
+        if (resumed && dp.writes()) {
             load(ckpt);
-            saved = step;
             log.printf(Locale.ROOT, "resumed from %s at step %d%n", ckpt, step);
-        } else {
+        } else if (!resumed) {
             initCodebook();
         }
+        long[] hits = window.counts();
+        long[] state = dp.broadcast(store, java.util.stream.LongStream.concat(java.util.stream.LongStream.of(step,
+                loader.position(), guardRng.offset(), optimizer.stepCount()), java.util.Arrays.stream(hits)).toArray());
+        step = (int) state[0];
+        loader.seek(state[1]);
+        guardRng.seek(state[2]);
+        optimizer.setStepCount((int) state[3]);
+        window.setCounts(java.util.Arrays.copyOfRange(state, 4, state.length));
+        if (resumed) {
+            saved = step;
+        }
+        dp.progress(step, saved, ckpt);
         log.printf(Locale.ROOT, "tokenizer: %,d parameters, data %s (%d images), %d steps of %d, lr %.2g, %s loss%n",
                 model.parameterCount(), train.name(), train.size(), st.steps(), st.batch(), st.lr(),
                 st.l1() ? "L1" : "MSE");
         long t0 = System.nanoTime();
         Path metricsFile = out.resolve(RunDirectory.METRICS);
-        try (MetricsLog metrics = resumed ? MetricsLog.resume(metricsFile, step) : new MetricsLog(metricsFile, true)) {
+        try (MetricsLog metrics = !dp.writes() ? null : resumed ? MetricsLog.resume(metricsFile, step)
+                : new MetricsLog(metricsFile, true)) {
             Progress progress = new Progress("tokenizer", st.steps(), st.logEvery(), log, step);
             LoopClock clock = new LoopClock();
             model.train();
@@ -204,12 +232,12 @@ public final class TokenizerTrainer {
                     kv.addAll(List.of("usage_s" + s, window.usage(s), "perplexity_s" + s, window.perplexity(s)));
                 }
                 int reseeded = maybeReseed(r.quantized());
-                if (logNow) {
+                if (logNow && metrics != null) {
                     kv.addAll(0, List.of("step", step, "loss", r.loss(), "rec_loss", recLoss, "vq_loss",
                             vqLoss, "lr", lr, "grad_norm", gradNorm, "reseeded", reseeded));
                     metrics.log(kv.toArray());
                 }
-                if (st.evalEvery() > 0 && step % st.evalEvery() == 0 && step < st.steps()) {
+                if (dp.writes() && st.evalEvery() > 0 && step % st.evalEvery() == 0 && step < st.steps()) {
                     clock.time(LoopClock.Phase.EVALUATION, () -> {
                         Evaluation e = evaluate(model, test, st.evalImages(), 100);
                         log.println("  eval@" + step + ": " + e.summary());
@@ -226,12 +254,17 @@ public final class TokenizerTrainer {
                     });
                     saved = step;
                 }
+                dp.progress(step, saved, ckpt);
                 clock.endIteration();
             }
+            dp.finished();
             if (step < st.steps()) {
                 return null;
             }
             double seconds = (System.nanoTime() - t0) / 1e9;
+            if (!dp.writes()) {
+                return new Result(null, seconds, step, clock);
+            }
             Charts.lineChart(out.resolve("loss.png"), "tokenizer training", "step", "loss", List.of(
                     new Charts.Series(st.l1() ? "pixel L1" : "pixel MSE", metrics.series("rec_loss")),
                     new Charts.Series("VQ loss", metrics.series("vq_loss"))));
@@ -258,13 +291,15 @@ public final class TokenizerTrainer {
             DataLoader.Batch batch = loader.next();
             float lr = (float) schedule.lr(step);
             store.zeroGrad();
-            VqVae.Output o = model.forward(Variable.constant(batch.images()));
-            Variable target = Variable.constant(batch.images());
+            Tensor images = dp.part(batch.images());
+            VqVae.Output o = model.forward(Variable.constant(images));
+            Variable target = Variable.constant(images);
             Variable rec = st.l1() ? l1(o.reconstruction(), target) : F.mse(o.reconstruction(), target);
             Variable loss = F.add(rec, o.vqLoss());
             loss.backward();
+            dp.averageGradients(store);
             double gradNorm = optimizer.step(lr, 0f, st.clip());
-            ResidualQuantizer.Quantized q = o.quantized();
+            ResidualQuantizer.Quantized q = gathered(o.quantized());
             window.add(q.indices());
             step++;
             // the quantisation outlives the step (the dead-code guard reads it); the rest of the step's storage is
@@ -274,8 +309,26 @@ public final class TokenizerTrainer {
                     scope.keep(t);
                 }
             }
-            return new StepResult(loss.data().item(), rec.data().item(), o.vqLoss().data().item(), gradNorm, lr, q);
+            double[] losses = dp.mean(loss.data().item(), rec.data().item(), o.vqLoss().data().item());
+            return new StepResult((float) losses[0], (float) losses[1], (float) losses[2], gradNorm, lr, q);
         }
+    }
+
+    /**
+     * The global batch's quantisation on every rank (each rank's rows in rank order): the code counts and the
+     * dead-code re-seeding then see what one process sees. The residuals travel only on a re-seeding step.
+     */
+    private ResidualQuantizer.Quantized gathered(ResidualQuantizer.Quantized q) {
+        if (dp.ranks() == 1) {
+            return q;
+        }
+        boolean reseeds = st.reseedEvery() > 0 && (step + 1) % st.reseedEvery() == 0;
+        Tensor[] idx = new Tensor[q.indices().length], in = new Tensor[q.inputs().length];
+        for (int s = 0; s < idx.length; s++) {
+            idx[s] = dp.gather(q.indices()[s]);
+            in[s] = reseeds ? dp.gather(q.inputs()[s]) : q.inputs()[s];
+        }
+        return new ResidualQuantizer.Quantized(idx, q.fhats(), in);
     }
 
     /** mean |a − b|. */
@@ -380,7 +433,11 @@ public final class TokenizerTrainer {
 
     // ==================================================================================== checkpoints
 
+    /** Rank 0 writes the checkpoint; the others have the same state. */
     private void save(Path file) throws IOException {
+        if (!dp.writes()) {
+            return;
+        }
         Map<String, String> state = new HashMap<>();
         state.put("trainer.step", Integer.toString(step));
         state.put("trainer.loader_position", Long.toString(loader.position()));
