@@ -29,11 +29,29 @@ public record Edit(Tensor[] tokens, boolean[][] keep) {
     }
 
     /**
+     * How a pixel mask becomes a token mask at a coarser grid (docs/editing.md#the-mask-rule): a token regenerates
+     * when ANY pixel of its footprint is masked (the default: a kept token never stands for masked content), when
+     * at least HALF of them are, or only when ALL are (a regenerated token never stands for kept content).
+     */
+    public enum Rule {
+        ANY, HALF, ALL;
+
+        boolean regenerates(int masked, int pixels) {
+            return switch (this) {
+                case ANY -> masked > 0;
+                case HALF -> 2 * masked >= pixels;
+                case ALL -> masked == pixels;
+            };
+        }
+    }
+
+    /**
      * The edit that regenerates where {@code regenerate} is set: the image's {@code tokens} (B, n[s]) per scale and the
      * mask {@code regenerate} (B, H, W) row-major, true = regenerate that pixel, resampled to every scale of
-     * {@code schedule} by {@link #keepMap}.
+     * {@code schedule} by {@link #keepMap} with {@code rule}.
      */
-    public static Edit of(Tensor[] tokens, boolean[] regenerate, int height, int width, ScaleSchedule schedule) {
+    public static Edit of(Tensor[] tokens, boolean[] regenerate, int height, int width, ScaleSchedule schedule,
+                          Rule rule) {
         if (tokens.length != schedule.count()) {
             throw new IllegalArgumentException("an edit needs the image's " + schedule.count() + " token maps, got "
                     + tokens.length);
@@ -45,7 +63,7 @@ public record Edit(Tensor[] tokens, boolean[][] keep) {
         }
         boolean[][] keep = new boolean[schedule.count()][];
         for (int s = 0; s < keep.length; s++) {
-            keep[s] = keepMap(regenerate, B, height, width, schedule.side(s));
+            keep[s] = keepMap(regenerate, B, height, width, schedule.side(s), rule);
         }
         return new Edit(tokens, keep);
     }
@@ -53,27 +71,23 @@ public record Edit(Tensor[] tokens, boolean[][] keep) {
     /**
      * The mask rule (docs/editing.md#the-mask-rule): token (i, j) of a p × p grid over an H × W image covers the pixel
      * rows [⌊i·H/p⌋, ⌈(i+1)·H/p⌉) and the columns likewise (the pixels AREA resampling averages, a pixel shared by
-     * two cells counted in both); it keeps the image's token iff none of those pixels is to be regenerated — the
-     * mask is resampled to the grid by the maximum over each footprint, so a kept token never stands for masked
-     * content. {@code regenerate} (B, H, W) -> keep (B, p, p), both row-major.
+     * two cells counted in both); it keeps the image's token unless {@code rule} says the masked pixels of that
+     * footprint regenerate it. {@code regenerate} (B, H, W) -> keep (B, p, p), both row-major.
      */
-    public static boolean[] keepMap(boolean[] regenerate, int B, int height, int width, int p) {
+    public static boolean[] keepMap(boolean[] regenerate, int B, int height, int width, int p, Rule rule) {
         boolean[] keep = new boolean[B * p * p];
         for (int b = 0; b < B; b++) {
             for (int i = 0; i < p; i++) {
                 int r0 = i * height / p, r1 = ceilDiv((i + 1) * height, p);
                 for (int j = 0; j < p; j++) {
                     int c0 = j * width / p, c1 = ceilDiv((j + 1) * width, p);
-                    boolean masked = false;
-                    for (int r = r0; r < r1 && !masked; r++) {
+                    int masked = 0;
+                    for (int r = r0; r < r1; r++) {
                         for (int c = c0; c < c1; c++) {
-                            if (regenerate[(b * height + r) * width + c]) {
-                                masked = true;
-                                break;
-                            }
+                            masked += regenerate[(b * height + r) * width + c] ? 1 : 0;
                         }
                     }
-                    keep[(b * p + i) * p + j] = !masked;
+                    keep[(b * p + i) * p + j] = !rule.regenerates(masked, (r1 - r0) * (c1 - c0));
                 }
             }
         }

@@ -59,29 +59,46 @@ class EditTest {
     @Test
     void aTokenIsKeptOnlyWhenNoPixelOfItsFootprintIsMasked() {
         boolean[] m = Arrays.copyOf(box(8, 24), SIDE * SIDE);                    // one image
-        assertThat(Edit.keepMap(m, 1, SIDE, SIDE, 1)).containsExactly(false);
-        assertThat(Edit.keepMap(m, 1, SIDE, SIDE, 3)).containsOnly(false);     // [0, 11) reaches pixel 8
-        assertThat(Edit.keepMap(m, 1, SIDE, SIDE, 4)).containsExactly(
+        assertThat(Edit.keepMap(m, 1, SIDE, SIDE, 1, Edit.Rule.ANY)).containsExactly(false);
+        assertThat(Edit.keepMap(m, 1, SIDE, SIDE, 3, Edit.Rule.ANY)).containsOnly(false);     // [0, 11) reaches pixel 8
+        assertThat(Edit.keepMap(m, 1, SIDE, SIDE, 4, Edit.Rule.ANY)).containsExactly(
                 true, true, true, true,
                 true, false, false, true,
                 true, false, false, true,
                 true, true, true, true);
-        boolean[] six = Edit.keepMap(m, 1, SIDE, SIDE, 6);                       // cells [0, 6), [5, 11), ...
+        boolean[] six = Edit.keepMap(m, 1, SIDE, SIDE, 6, Edit.Rule.ANY);                       // cells [0, 6), [5, 11), ...
         assertThat(six[0]).isTrue();
         assertThat(six[6 + 1]).as("cell (1, 1) covers pixels 5..10, 8 is masked").isFalse();
         boolean[] one = new boolean[SIDE * SIDE];
         one[31 * SIDE + 31] = true;                                               // the last pixel alone
-        boolean[] eight = Edit.keepMap(one, 1, SIDE, SIDE, 8);
+        boolean[] eight = Edit.keepMap(one, 1, SIDE, SIDE, 8, Edit.Rule.ANY);
         assertThat(eight[63]).isFalse();
         assertThat(Arrays.copyOf(eight, 63)).containsOnly(true);
-        assertThat(Edit.keepMap(one, 1, SIDE, SIDE, 6)[35]).isFalse();
-        assertThat(Edit.keepMap(one, 1, SIDE, SIDE, 6)[34]).isTrue();
+        assertThat(Edit.keepMap(one, 1, SIDE, SIDE, 6, Edit.Rule.ANY)[35]).isFalse();
+        assertThat(Edit.keepMap(one, 1, SIDE, SIDE, 6, Edit.Rule.ANY)[34]).isTrue();
+    }
+
+    @Test
+    void halfAndAllRegenerateOnlyTokensMostlyOrWhollyMasked() {
+        boolean[] m = Arrays.copyOf(box(8, 24), SIDE * SIDE);                    // a quarter of the image
+        assertThat(Edit.keepMap(m, 1, SIDE, SIDE, 1, Edit.Rule.HALF)).containsExactly(true);
+        assertThat(Edit.keepMap(m, 1, SIDE, SIDE, 1, Edit.Rule.ALL)).containsExactly(true);
+        assertThat(Edit.keepMap(m, 1, SIDE, SIDE, 2, Edit.Rule.HALF)).containsOnly(true);     // 64 of 256 each
+        boolean[] three = Edit.keepMap(m, 1, SIDE, SIDE, 3, Edit.Rule.HALF);                 // centre [10, 22)²
+        assertThat(three[4]).isFalse();
+        assertThat(three[1]).as("[0, 11) × [10, 22): 3 of 11 rows masked").isTrue();
+        boolean[] four = Edit.keepMap(m, 1, SIDE, SIDE, 4, Edit.Rule.ALL);
+        assertThat(four).containsExactly(Edit.keepMap(m, 1, SIDE, SIDE, 4, Edit.Rule.ANY));  // cells are whole
+        assertThat(Edit.keepMap(m, 1, SIDE, SIDE, 6, Edit.Rule.ALL)[7])
+                .as("[5, 11)²: pixels 5..7 are not masked").isTrue();
+        assertThat(Edit.keepMap(m, 1, SIDE, SIDE, 6, Edit.Rule.HALF)[7]).as("9 of 36 masked").isTrue();
+        assertThat(Edit.keepMap(m, 1, SIDE, SIDE, 6, Edit.Rule.HALF)[14]).as("[10, 16)²: all masked").isFalse();
     }
 
     @Test
     void keepingEverythingGivesTheTokenizersReconstruction() {
         Tensor[] tokens = vae.encode(images);
-        Edit keepAll = Edit.of(tokens, new boolean[B * SIDE * SIDE], SIDE, SIDE, ScaleSchedule.small());
+        Edit keepAll = Edit.of(tokens, new boolean[B * SIDE * SIDE], SIDE, SIDE, ScaleSchedule.small(), Edit.Rule.ANY);
         float[] reconstruction = vae.decode(tokens).toFloatArray();
         for (AttentionPattern p : AttentionPattern.values()) {
             Sampler.Result r = Sampler.sample(model, vae.quantize, p, LABELS, ST, 0, keepAll, null);
@@ -95,7 +112,7 @@ class EditTest {
     @Test
     void regeneratingEverythingIsPlainSamplingOfTheSeed() {
         Tensor[] tokens = vae.encode(images);
-        Edit none = Edit.of(tokens, box(0, SIDE), SIDE, SIDE, ScaleSchedule.small());
+        Edit none = Edit.of(tokens, box(0, SIDE), SIDE, SIDE, ScaleSchedule.small(), Edit.Rule.ANY);
         for (AttentionPattern p : AttentionPattern.values()) {
             Sampler.Result plain = Sampler.sample(model, vae.quantize, p, LABELS, ST, 4);
             Sampler.Result edited = Sampler.sample(model, vae.quantize, p, LABELS, ST, 4, none, null);
@@ -111,7 +128,7 @@ class EditTest {
     void inPaintingKeepsTheImagesTokensOutsideTheMaskAtEveryScaleAndRegeneratesInside() {
         ScaleSchedule sch = ScaleSchedule.small();
         Tensor[] tokens = vae.encode(images);
-        Edit edit = Edit.of(tokens, box(8, 24), SIDE, SIDE, sch);
+        Edit edit = Edit.of(tokens, box(8, 24), SIDE, SIDE, sch, Edit.Rule.ANY);
         for (AttentionPattern p : AttentionPattern.values()) {
             List<Integer> heard = new ArrayList<>();
             Sampler.Result r = Sampler.sample(model, vae.quantize, p, LABELS, ST, 0, edit, step -> {
@@ -141,7 +158,7 @@ class EditTest {
 
     @Test
     void anEditOfAnotherBatchIsRefused() {
-        Edit edit = Edit.of(vae.encode(images), box(8, 24), SIDE, SIDE, ScaleSchedule.small());
+        Edit edit = Edit.of(vae.encode(images), box(8, 24), SIDE, SIDE, ScaleSchedule.small(), Edit.Rule.ANY);
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> Sampler.sample(model, vae.quantize,
                         AttentionPattern.MVAR, new int[]{1}, ST, 0, edit, null))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("3 images");
