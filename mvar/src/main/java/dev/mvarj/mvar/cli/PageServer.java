@@ -85,6 +85,17 @@ final class PageServer implements AutoCloseable {
         server.start();
     }
 
+    /**
+     * One sample with its pictures, thrown away: the JIT compiles the sampler and the decoder before the first request
+     * (a cold first sample takes seconds, a warm one a fraction of one; docs/editing.md#measured).
+     */
+    void warmUp() {
+        synchronized (generating) {
+            Sampler.sample(model, vae.quantize, pattern, new int[]{model.cfg.classes()}, defaults, 0, null,
+                    step -> dataUrl(vae.decodeFhat(step.fhat()).toFloatArray()));
+        }
+    }
+
     /** The port it listens on. */
     int port() {
         return server.getAddress().getPort();
@@ -137,9 +148,9 @@ final class PageServer implements AutoCloseable {
         m.put("testImages", test.size());
         m.put("centralBox", java.util.Arrays.stream(EditEval.centralBox(vae.config.imageSize(), test.name())).boxed()
                 .toList());
-        m.put("cfg", defaults.cfg());
+        m.put("cfg", Double.parseDouble(Float.toString(defaults.cfg())));          // 0.95, not 0.949999988
         m.put("topK", defaults.topK());
-        m.put("topP", defaults.topP());
+        m.put("topP", Double.parseDouble(Float.toString(defaults.topP())));
         m.put("seed", defaults.seed());
         return m;
     }

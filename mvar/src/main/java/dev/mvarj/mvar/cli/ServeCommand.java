@@ -53,6 +53,7 @@ public final class ServeCommand implements Callable<Integer> {
         String about = m.trained().options().pattern() + " " + sampling.checkpoint + " with " + m.tokenizerFile();
         try (PageServer server = new PageServer(m.trained().model(), m.tokenizer(), m.trained().options().pattern(),
                 test, sampling.settings(), about, host, port)) {
+            server.warmUp();
             Main.out(spec).println("serving http://" + host + ":" + server.port() + "/ (" + about + "); Ctrl-C stops");
             Main.out(spec).flush();
             new CountDownLatch(1).await();                 // until the process is stopped

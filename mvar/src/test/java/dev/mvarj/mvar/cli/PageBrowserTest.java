@@ -32,7 +32,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 /**
  * The page of {@code serve} in a real browser (docs/editing.md#the-page): Debian's headless Chromium driven by
  * chromedriver through Selenium. It skips when they are not installed, unless {@value #REQUIRE} is 1 (CI installs them
- * and sets it). {@code MVARJ_SERVE_CHECKPOINT} serves that checkpoint instead of a tiny one trained here, and
+ * and sets it). {@code MVARJ_SERVE_CHECKPOINT} serves that checkpoint instead of a tiny one trained here (with
+ * {@code MVARJ_SERVE_TOKENIZER}, or the tokenizer it names), and
  * {@code MVARJ_SCREENSHOT} names where to write the screenshot (else target/serve.png).
  */
 class PageBrowserTest {
@@ -57,7 +58,7 @@ class PageBrowserTest {
             checkpoint = dir.resolve("run").resolve("checkpoint.safetensors");
         }
         Runs.Trained t = Runs.load(checkpoint);
-        Path tokenizer = Path.of(t.state().get("tokenizer"));
+        Path tokenizer = Path.of(System.getenv().getOrDefault("MVARJ_SERVE_TOKENIZER", t.state().get("tokenizer")));
         VqVae vae = VqVae.load(tokenizer);
         String dataset = SamplingOptions.datasetOf(tokenizer, vae);
         ImageDataset test = Datasets.testImages(dataset, Path.of(FashionMnist.DEBIAN_DIR), 20);
@@ -66,12 +67,13 @@ class PageBrowserTest {
         ChromeOptions options = new ChromeOptions();
         options.setBinary(CHROMIUM.toFile());
         options.addArguments("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--window-size=1200,900");
+                "--window-size=1200,1100");
         ChromeDriverService service = new ChromeDriverService.Builder()
                 .usingDriverExecutable(new File(CHROMEDRIVER.toString())).usingAnyFreePort().build();
         try (PageServer server = new PageServer(t.model(), vae, t.options().pattern(), test,
-                new Sampler.Settings(Generation.DEFAULT_CFG, 0, Generation.DEFAULT_TOP_P, 7), "MVAR test model",
+                new Sampler.Settings(Generation.DEFAULT_CFG, 0, Generation.DEFAULT_TOP_P, 7), checkpoint.getFileName().toString(),
                 "127.0.0.1", 0)) {
+            server.warmUp();                                                // as serve does before it answers
             ChromeDriver browser = new ChromeDriver(service, options);
             try {
                 WebDriverWait wait = new WebDriverWait(browser, Duration.ofSeconds(60));
