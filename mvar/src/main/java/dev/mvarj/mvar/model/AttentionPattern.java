@@ -45,7 +45,7 @@ public enum AttentionPattern {
     }
 
     /**
-     * How scale s attends while sampling, in words for a reader watching a sample (docs/editing.md#watching-a-sample):
+     * How scale s attends while sampling, in words for a reader watching a sample (docs/editing.md#the-page):
      * "block-causal, 36 queries × 66 keys (KV cache)" for VAR, "scale-Markov, 9 queries × 9 keys" or "3×3
      * neighbourhood, 36 queries × 9 keys" for MVAR (keys per query for the neighbourhood).
      */

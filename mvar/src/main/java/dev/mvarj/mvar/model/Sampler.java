@@ -62,7 +62,7 @@ public final class Sampler {
     }
 
     /**
-     * Told of every scale as soon as it is produced (docs/editing.md#watching-a-sample). The call runs in a
+     * Told of every scale as soon as it is produced (docs/editing.md#the-page). The call runs in a
      * {@link MemoryScope} of its own that is closed after it: copy out what to keep (arrays, images), never a tensor
      * made during the call; its memory and time are not counted as the pass's.
      */

@@ -16,7 +16,7 @@ import static dev.mvarj.mvar.cli.CliFixture.mvarj;
 import static dev.mvarj.mvar.cli.CliFixture.train;
 import static org.assertj.core.api.Assertions.assertThat;
 
-/** {@code mvarj edit} (docs/cli.md#edit): what it writes, that it is seeded, and the inputs it refuses. */
+/** {@code mvarj edit} (docs/cli.md#edit-and-serve): what it writes, that it is seeded, and the inputs it refuses. */
 class EditCliTest {
 
     static Path dir, image, checkpoint;
