@@ -8,6 +8,7 @@ import picocli.CommandLine.Model.CommandSpec;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
+import java.util.function.Function;
 
 /**
  * Option validation before any work starts: every check names the option, the value and what is wrong, and fails
@@ -17,19 +18,30 @@ import java.util.Locale;
 final class Checks {
 
     private final CommandSpec spec;
+    private final Function<String, RuntimeException> error;
 
     Checks(CommandSpec spec) {
         this.spec = spec;
+        this.error = message -> new CommandLine.ParameterException(spec.commandLine(), message);
     }
 
-    /** A usage error of this command. */
-    CommandLine.ParameterException error(String message) {
-        return new CommandLine.ParameterException(spec.commandLine(), message);
+    /**
+     * The same checks outside a command line (the web page's requests, docs/editing.md#the-page): every refusal is
+     * {@code error} of the message.
+     */
+    Checks(Function<String, RuntimeException> error) {
+        this.spec = null;
+        this.error = error;
+    }
+
+    /** A usage error of this command (or the error of a request). */
+    RuntimeException error(String message) {
+        return error.apply(message);
     }
 
     /** Whether {@code option} was given on the command line (rather than left at its default). */
     boolean given(String option) {
-        CommandLine.ParseResult parsed = spec.commandLine().getParseResult();
+        CommandLine.ParseResult parsed = spec == null ? null : spec.commandLine().getParseResult();
         return parsed != null && parsed.hasMatchedOption(option);
     }
 

@@ -1,6 +1,5 @@
 package dev.mvarj.mvar.cli;
 
-import dev.mvarj.mvar.data.Datasets;
 import dev.mvarj.mvar.data.FashionMnist;
 import dev.mvarj.mvar.eval.Evaluator;
 import dev.mvarj.mvar.eval.PrecisionRecall;
@@ -59,10 +58,7 @@ public final class EvalCommand implements Callable<Integer> {
         }
         SamplingOptions.Loaded m = sampling.load(check);
         String dataset = m.dataset();
-        if (dataset.equals(Datasets.FASHION) && !FashionMnist.available(data)) {
-            throw check.error("the model was trained on Fashion-MNIST, but --data " + data + " does not hold its"
-                    + " files (*-images-idx3-ubyte.gz, *-labels-idx1-ubyte.gz)");
-        }
+        Scorecard.checkData(check, dataset, data);
         Scorecard.checkClassifier(check, classifier, dataset);
         PrintStream out = Main.out(spec);
         Scorecard card = Scorecard.open(dataset, data, classifier, out);

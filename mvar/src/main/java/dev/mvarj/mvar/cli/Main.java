@@ -24,7 +24,7 @@ import java.util.Map;
         description = "MVAR (Markovian Visual AutoRegressive modeling) from scratch on the JVM.",
         footer = "Exit status: 0 done, 1 failed while working, 2 bad input. --verbose (or MVARJ_VERBOSE=1) adds the"
                 + " stack trace to an error.",
-        subcommands = {InfoCommand.class, DemoCommand.class, TrainCommand.class, SampleCommand.class, EvalCommand.class,
+        subcommands = {InfoCommand.class, DemoCommand.class, TrainCommand.class, SampleCommand.class, EditCommand.class, ServeCommand.class, EvalCommand.class,
                 MemoryCommand.class, FiguresCommand.class,
                 TokenizerCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {

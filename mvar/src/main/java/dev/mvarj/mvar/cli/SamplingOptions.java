@@ -73,15 +73,27 @@ final class SamplingOptions {
 
     /** Checks the sampling options and the files they name, before anything is loaded. */
     void check(Checks check) {
-        if (!(topP > 0 && topP <= 1)) {
-            throw check.error("--top-p must be in (0, 1] (1 = off), got " + topP);
-        }
-        check.atLeast("--batch", batch, 1).nonNegative("--cfg", cfg).atLeast("--top-k", topK, 0)
-                .inputFile("--checkpoint", checkpoint);
+        checkSettings(check, cfg, topK, topP);
+        check.atLeast("--batch", batch, 1).inputFile("--checkpoint", checkpoint);
         if (tokenizer != null) {
             check.inputFile("--tokenizer", tokenizer);
         }
         check.device("--device", device);
+    }
+
+    /** Guidance and filters: cfg ≥ 0, top-k ≥ 0, top-p in (0, 1] (also a request of the web page). */
+    static void checkSettings(Checks check, float cfg, int topK, float topP) {
+        if (!(topP > 0 && topP <= 1)) {
+            throw check.error("--top-p must be in (0, 1] (1 = off), got " + topP);
+        }
+        check.nonNegative("--cfg", cfg).atLeast("--top-k", topK, 0);
+    }
+
+    /** top-k within the vocabulary of the model. */
+    static void checkTopK(Checks check, int topK, int vocab) {
+        if (topK > vocab) {
+            throw check.error("--top-k " + topK + " is larger than the vocabulary (" + vocab + ")");
+        }
     }
 
     /**
@@ -113,9 +125,7 @@ final class SamplingOptions {
             throw check.error("the tokenizer " + tok + " does not fit the transformer " + checkpoint + ": "
                     + String.join(", ", misfits) + " (tokenizer vs transformer)");
         }
-        if (topK > m.vocab()) {
-            throw check.error("--top-k " + topK + " is larger than the vocabulary (" + m.vocab() + ")");
-        }
+        checkTopK(check, topK, m.vocab());
         t.model().to(Device.parse(device));
         return new Loaded(t, vae, tok);
     }

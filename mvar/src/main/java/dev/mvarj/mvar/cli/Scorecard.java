@@ -1,6 +1,7 @@
 package dev.mvarj.mvar.cli;
 
 import dev.mvarj.mvar.data.Datasets;
+import dev.mvarj.mvar.data.FashionMnist;
 import dev.mvarj.mvar.data.ImageDataset;
 import dev.mvarj.mvar.eval.ClassifierTrainer;
 import dev.mvarj.mvar.eval.Evaluator;
@@ -53,6 +54,14 @@ final class Scorecard {
     /** The classifier {@code eval} and {@code demo} use: {@code --classifier}, or the data set's default file. */
     static Path classifierFile(Path given, String dataset) {
         return given != null ? given : FeatureNet.defaultCheckpoint(dataset);
+    }
+
+    /** Refuses a {@code --data} directory without Fashion-MNIST's files for a model of Fashion-MNIST. */
+    static void checkData(Checks check, String dataset, Path data) {
+        if (dataset.equals(Datasets.FASHION) && !FashionMnist.available(data)) {
+            throw check.error("the model was trained on Fashion-MNIST, but --data " + data + " does not hold its"
+                    + " files (*-images-idx3-ubyte.gz, *-labels-idx1-ubyte.gz)");
+        }
     }
 
     /**

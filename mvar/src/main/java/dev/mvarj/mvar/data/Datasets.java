@@ -43,11 +43,16 @@ public final class Datasets {
         return family(name).equals(FASHION) ? FashionMnist.CLASSES : Shapes.CLASSES;
     }
 
+    /** The first {@code n} images of the test split (the shapes are generated, only those n). */
+    public static ImageDataset testImages(String name, Path dir, int n) throws IOException {
+        return family(name).equals(FASHION) ? split(name, dir, false).head(n) : Shapes.generate(n, 2);
+    }
+
     /** The training or test split of data set {@code name}; Fashion-MNIST is read from {@code dir}. */
     public static ImageDataset split(String name, Path dir, boolean train) throws IOException {
         if (family(name).equals(FASHION)) {
             return FashionMnist.load(dir, train ? FashionMnist.Split.TRAIN : FashionMnist.Split.TEST);
         }
-        return train ? Shapes.generate(SHAPES_TRAIN, 1) : Shapes.generate(SHAPES_TEST, 2);
+        return train ? Shapes.generate(SHAPES_TRAIN, 1) : testImages(name, dir, SHAPES_TEST);
     }
 }

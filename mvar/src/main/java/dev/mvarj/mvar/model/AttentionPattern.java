@@ -44,6 +44,24 @@ public enum AttentionPattern {
                 0, 0);
     }
 
+    /**
+     * How scale s attends while sampling, in words for a reader watching a sample (docs/editing.md#the-page):
+     * "block-causal, 36 queries × 66 keys (KV cache)" for VAR, "scale-Markov, 9 queries × 9 keys" or "3×3
+     * neighbourhood, 36 queries × 9 keys" for MVAR (keys per query for the neighbourhood).
+     */
+    public String describe(TransformerConfig cfg, int s) {
+        ScaleSchedule sch = cfg.schedule();
+        int n = sch.tokens(s);
+        if (this == VAR) {
+            return "block-causal, " + n + " queries × " + sch.begin(s + 1) + " keys (KV cache)";
+        }
+        if (s >= cfg.refineStep()) {
+            int k = cfg.kernel();
+            return k + "×" + k + " neighbourhood, " + n + " queries × " + k * k + " keys";
+        }
+        return "scale-Markov, " + n + " queries × " + n + " keys";
+    }
+
     /** Query-key pairs per image that a full forward computes (docs/model.md#attention-cost). */
     public long attentionPairs(TransformerConfig cfg) {
         return attentionPairs(cfg, 0, cfg.schedule().count());

@@ -21,6 +21,10 @@ import java.util.Arrays;
  * {@link MemoryScope}s — one for the call, one per scale, one per block — so every temporary is released as soon as
  * its block or scale is done, and the reported peak is exact.
  *
+ * <p>Editing (docs/editing.md): given an {@link Edit}, each scale's drawn tokens are replaced by the image's wherever the
+ * edit keeps them, before they join the reconstruction; everything else (guidance, filters, draws) is plain sampling.
+ * A {@link ScaleListener} is told of every scale as it is produced (the web page's live view).
+ *
  * <p>Randomness: sample i (counted from the {@code first} of {@link #sample(NextScaleTransformer, ScaleQuantizer,
  * AttentionPattern, int[], Settings, long)}) draws its tokens from its own Philox stream, (seed, offset i·2³²), so
  * the samples of a seed do not depend on how they are cut into batches; the kernels are deterministic for any
@@ -43,6 +47,30 @@ public final class Sampler {
     public record Result(Tensor fhat, Tensor[] indices, long kvCacheBytes, long peakBytes, double seconds) {
     }
 
+    /**
+     * One produced scale, as a {@link ScaleListener} sees it.
+     *
+     * @param fhat      the cumulative reconstruction after scales 0..s, (B, Cvae, h, w); the sampler updates it in
+     *                  place afterwards, so read it (decode it) during the call
+     * @param indices   the tokens of scale s, (B, n[s]) I32, edited where an {@link Edit} keeps the image's
+     * @param seconds   the time of this scale (transformer, draw and reconstruction; the listener's own time excluded)
+     * @param heldBytes the bytes the pass holds on the model's device once the scale is done (KV cache, tokens, the
+     *                  next scale's input), as {@link Result#peakBytes} counts them
+     * @param peakBytes the most bytes the pass held at once so far
+     */
+    public record ScaleStep(int s, Tensor fhat, Tensor indices, double seconds, long heldBytes, long peakBytes) {
+    }
+
+    /**
+     * Told of every scale as soon as it is produced (docs/editing.md#the-page). The call runs in a
+     * {@link MemoryScope} of its own that is closed after it: copy out what to keep (arrays, images), never a tensor
+     * made during the call; its memory and time are not counted as the pass's.
+     */
+    @FunctionalInterface
+    public interface ScaleListener {
+        void scale(ScaleStep step);
+    }
+
     private Sampler() {
     }
 
@@ -59,10 +87,24 @@ public final class Sampler {
      */
     public static Result sample(NextScaleTransformer model, ScaleQuantizer quantizer, AttentionPattern pattern,
                                 int[] labels, Settings st, long first) {
+        return sample(model, quantizer, pattern, labels, st, first, null, null);
+    }
+
+    /**
+     * As {@link #sample(NextScaleTransformer, ScaleQuantizer, AttentionPattern, int[], Settings, long)}, editing
+     * where {@code edit} is given (its batch must be B; labels may hold the null class {@code classes} for an edit
+     * without a class) and telling {@code listener} of every scale where it is given.
+     */
+    public static Result sample(NextScaleTransformer model, ScaleQuantizer quantizer, AttentionPattern pattern,
+                                int[] labels, Settings st, long first, Edit edit, ScaleListener listener) {
         TransformerConfig cfg = model.cfg;
         ScaleSchedule sch = cfg.schedule();
         int B = labels.length, S = sch.count(), side = sch.last();
         boolean guided = pattern == AttentionPattern.VAR || st.cfg() != 1f;
+        if (edit != null && (edit.batch() != B || edit.tokens().length != S)) {
+            throw new IllegalArgumentException("the edit holds " + edit.batch() + " images of " + edit.tokens().length
+                    + " scales, the sampler makes " + B + " of " + S);
+        }
         int rows = guided ? 2 * B : B;
         int[] all = Arrays.copyOf(labels, rows);
         Arrays.fill(all, B, rows, cfg.classes());                         // the null class for the unconditional half
@@ -72,7 +114,7 @@ public final class Sampler {
         long base = MemoryStats.scopedLiveBytes(device);
         Tensor fhat = Tensor.zeros(B, quantizer.codeDim(), side, side);
         Tensor[] indices = new Tensor[S];
-        long kvBytes = 0;
+        long kvBytes = 0, listening = 0, peak = base;
         try (var ignored = GradMode.off(); MemoryScope pass = MemoryScope.open()) {
             Variable cond = model.condition(Tensor.ofInts(all, rows).to(device));
             KvCache[] caches = null;
@@ -86,6 +128,7 @@ public final class Sampler {
             Rng[] rng = streams(st.seed(), first, B);
             Variable tokens = model.embed(cond, null, 0, 1, true);
             for (int s = 0; s < S; s++) {
+                long scaleStart = System.nanoTime();
                 Variable next = null;
                 try (MemoryScope scale = MemoryScope.open()) {
                     Tensor logits = model.forwardScale(tokens, cond, s, caches).data();   // (rows, n, V)
@@ -97,7 +140,8 @@ public final class Sampler {
                         c.backend().binary(BinaryOp.SUB, c, c, u);          // (1 + t)·cond − t·uncond
                         logits = c;
                     }
-                    indices[s] = pass.keep(scale.keep(sampleTokens(logits, st.topK(), st.topP(), rng)));  // (B, n)
+                    Tensor drawn = sampleTokens(logits, st.topK(), st.topP(), rng);                  // (B, n)
+                    indices[s] = pass.keep(scale.keep(edit == null ? drawn : edit.apply(drawn, s)));
                     quantizer.addScale(fhat, indices[s], s);
                     if (s + 1 < S) {
                         Tensor x = quantizer.nextInput(fhat, s).to(device);             // (B, n', Cvae)
@@ -110,10 +154,20 @@ public final class Sampler {
                 }
                 tokens.data().storage().release();                 // this scale's input is spent
                 tokens = next;
+                if (listener != null) {
+                    long told = System.nanoTime();
+                    peak = Math.max(peak, MemoryStats.scopedPeakBytes(device));
+                    try (MemoryScope heard = MemoryScope.open()) {
+                        listener.scale(new ScaleStep(s, fhat, indices[s], (told - scaleStart) / 1e9,
+                                MemoryStats.scopedLiveBytes(device) - base, peak - base));
+                    }
+                    MemoryStats.resetScopedPeak(device);          // the listener's memory is not the pass's
+                    listening += System.nanoTime() - told;
+                }
             }
         }
-        return new Result(fhat, indices, kvBytes, MemoryStats.scopedPeakBytes(device) - base,
-                (System.nanoTime() - start) / 1e9);
+        peak = Math.max(peak, MemoryStats.scopedPeakBytes(device));
+        return new Result(fhat, indices, kvBytes, peak - base, (System.nanoTime() - start - listening) / 1e9);
     }
 
     /** Sample i's stream starts at Philox block i·2^STREAM_BITS: room for 2^34 tokens per sample. */

@@ -120,7 +120,28 @@ public final class Charts {
      */
     public static void imageGrid(Path file, float[] pixels, int n, int channels, int height, int width, int cols,
                                  int zoom, List<String> rowLabels, List<String> colLabels) throws IOException {
-        int rows = (n + cols - 1) / cols, gap = 2;
+        write(file, grid(pixels, n, channels, height, width, cols, zoom, 2, rowLabels, colLabels));
+    }
+
+    /** One image (C = 1 or 3, H, W) in [−1, 1] as a PNG file of exactly H × W pixels (no frame, no zoom). */
+    public static void image(Path file, float[] pixels, int channels, int height, int width) throws IOException {
+        write(file, grid(pixels, 1, channels, height, width, 1, 1, 0, List.of(), List.of()));
+    }
+
+    /** As {@link #image(Path, float[], int, int, int)}, the PNG's bytes rather than a file. */
+    public static byte[] imagePng(float[] pixels, int channels, int height, int width) {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        try {
+            ImageIO.write(grid(pixels, 1, channels, height, width, 1, 1, 0, List.of(), List.of()), "png", out);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);         // a write to memory
+        }
+        return out.toByteArray();
+    }
+
+    private static BufferedImage grid(float[] pixels, int n, int channels, int height, int width, int cols, int zoom,
+                                      int gap, List<String> rowLabels, List<String> colLabels) {
+        int rows = (n + cols - 1) / cols;
         Font font = new Font(Font.SANS_SERIF, Font.PLAIN, 13);
         int left = 0, top = colLabels.isEmpty() ? 0 : 20;
         if (!rowLabels.isEmpty()) {
@@ -168,7 +189,7 @@ public final class Charts {
                 }
             }
         }
-        write(file, img);
+        return img;
     }
 
     private static void write(Path file, BufferedImage img) throws IOException {
