@@ -25,6 +25,7 @@ import dev.mvarj.tensor.MemoryScope;
 import dev.mvarj.tensor.Tensor;
 import dev.mvarj.tensor.io.SafeTensors;
 import dev.mvarj.tensor.random.Rng;
+import org.eclipse.collections.impl.list.mutable.primitive.IntArrayList;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -402,13 +403,13 @@ public final class TokenizerTrainer {
         if (step <= st.reseedStop() * st.steps()) {
             long[] hits = window.total();
             double mean = java.util.Arrays.stream(hits).sum() / (double) hits.length;
-            List<Integer> dead = new ArrayList<>();
+            IntArrayList dead = new IntArrayList();
             for (int v = 0; v < hits.length; v++) {
                 if (hits[v] < st.deadShare() * mean) {
                     dead.add(v);
                 }
             }
-            int[] d = dead.stream().mapToInt(Integer::intValue).toArray();
+            int[] d = dead.toArray();
             model.quantize.reseed(d, q, guardRng);
             resetMoments(d);
             count = d.length;
