@@ -10,13 +10,12 @@ the tick rule; pixel MSE + the VQ loss (beta 0.25), straight-through; AdamW beta
 decay, gradient norm clipped at 2; batch 32. Run through bench/peers/run-torch-peer.sh.
 """
 import sys
-import time
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from peer_common import blas
+from peer_common import blas, ms_per_step
 
 threads = int(sys.argv[1])
 torch.set_num_threads(threads)
@@ -171,17 +170,7 @@ def main():
         opt.step()
         return loss.item()
 
-    for _ in range(5):
-        step()
-    times = []
-    for _ in range(5):
-        n, t0 = 0, time.perf_counter()
-        while time.perf_counter() - t0 < 3.0:
-            step()
-            n += 1
-        times.append((time.perf_counter() - t0) / n * 1e3)
-    times.sort()
-    ms = times[len(times) // 2]
+    ms = ms_per_step(step)
     params = sum(p.numel() for p in model.parameters())
     print(f"torch {torch.__version__}, {threads} thread(s), BLAS: {blas()}, {params} parameters")
     print(f"tokenizer_step\tfashion\t{threads}\t{ms:.1f}\tms/step\t{batch / ms * 1e3:.0f}\timages/s", flush=True)

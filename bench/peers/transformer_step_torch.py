@@ -20,13 +20,12 @@ Usage: transformer_step_torch.py THREADS [var|mvar ...]; run through bench/peers
 """
 import math
 import sys
-import time
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from peer_common import blas
+from peer_common import blas, ms_per_step
 
 DEPTH, C, HEADS, V, CVAE, CLASSES = 4, 128, 4, 256, 16, 10
 SIDES = (1, 2, 3, 4, 6, 8)
@@ -162,17 +161,7 @@ def main():
             opt.step()
             return loss.item()
 
-        for _ in range(5):
-            step()
-        times = []
-        for _ in range(5):
-            n, t0 = 0, time.perf_counter()
-            while time.perf_counter() - t0 < 3.0:
-                step()
-                n += 1
-            times.append((time.perf_counter() - t0) / n * 1e3)
-        times.sort()
-        ms = times[len(times) // 2]
+        ms = ms_per_step(step)
         print(f"torch {torch.__version__}, {threads} thread(s), BLAS: {blas()}, {params} parameters")
         print(f"training_step\t{pattern}\t{threads}\t{ms:.1f}\tms/step\t{BATCH / ms * 1e3:.0f}\timages/s",
               flush=True)
