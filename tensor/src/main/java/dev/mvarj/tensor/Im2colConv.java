@@ -2,7 +2,7 @@ package dev.mvarj.tensor;
 
 /**
  * Convolution composed from other kernels: im2col, GEMM and col2im ({@link Backend}'s default conv2d kernels, run by
- * the reference and OpenCL backends, and by the SIMD backend for the geometries its direct kernels do not take).
+ * the reference and OpenCL backends; the SIMD backend has its own direct and batch-folded kernels).
  *
  * <p>Per sample, with cols (K, P) = im2col(x) (K = Cin·kh·kw, P = OH·OW): out = w (Cout, K) · cols + b;
  * dcols = wᵀ · dout and dx = col2im(dcols); dw (Cout, K) = Σ_b dout_b · cols_bᵀ, summed over samples in order.

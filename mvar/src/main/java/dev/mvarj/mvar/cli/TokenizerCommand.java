@@ -249,8 +249,9 @@ public final class TokenizerCommand implements Runnable {
                     .withSteps(steps, batch, lr, common.seed).withL1(l1)
                     .withEval(evalEvery, evalImages, finalEvalImages).withCheckpointEvery(checkpointEvery);
             DataParallel dp = DataParallel.of(Distributed.world());
-            if (dp.checkBatch("--batch", batch) != null) {
-                throw check.error(dp.checkBatch("--batch", batch));
+            String badBatch = dp.checkBatch("--batch", batch);
+            if (badBatch != null) {
+                throw check.error(badBatch);
             }
             PrintStream out = dp.console(Main.out(spec));
             if (dp.ranks() > 1) {

@@ -137,8 +137,9 @@ public final class TrainCommand implements Callable<Integer> {
         }
         DataParallel dp = DataParallel.of(Distributed.world());
         console = dp.console(console);
-        if (dp.checkBatch("--batch", o.batch) != null) {
-            throw check.error(dp.checkBatch("--batch", o.batch));
+        String badBatch = dp.checkBatch("--batch", o.batch);
+        if (badBatch != null) {
+            throw check.error(badBatch);
         }
         Device dev = check.device("--device", dp.device(o.device));
         TokenCache.Data cache = TokenCache.read(o.tokens);

@@ -76,6 +76,20 @@ public final class LoopClock {
         return flops == 0 || steps == 0 ? Double.NaN : flops / seconds / 1e9;
     }
 
+    /** Runs {@code work}, which returns nothing (a checkpoint, an evaluation), and adds its time to {@code phase}. */
+    public <X extends Exception> void run(Phase phase, Action<X> work) throws X {
+        time(phase, () -> {
+            work.run();
+            return null;
+        });
+    }
+
+    /** A piece of a loop iteration with no result, possibly throwing. */
+    @FunctionalInterface
+    public interface Action<X extends Exception> {
+        void run() throws X;
+    }
+
     /** A piece of a loop iteration, possibly throwing (checkpoints write files). */
     @FunctionalInterface
     public interface Work<T, X extends Exception> {

@@ -106,8 +106,9 @@ public final class TransformerTrainer {
      */
     public TransformerTrainer(NextScaleTransformer model, Rng modelRng, TokenSet data, Options o, Path out,
                               PrintStream console, String tokenizer, Device device, DataParallel dp) {
-        if (dp.checkBatch("--batch", o.batch()) != null) {
-            throw new IllegalArgumentException(dp.checkBatch("--batch", o.batch()));
+        String badBatch = dp.checkBatch("--batch", o.batch());
+        if (badBatch != null) {
+            throw new IllegalArgumentException(badBatch);
         }
         if (data.length() != model.cfg.schedule().length()) {
             throw new IllegalArgumentException("token set has sequences of " + data.length() + " tokens, the model's "
@@ -224,10 +225,7 @@ public final class TransformerTrainer {
                                 r.gradNorm(), "graph_bytes", r.graphBytes());
                     }
                     if (o.checkpointEvery() > 0 && step % o.checkpointEvery() == 0 && step < o.steps()) {
-                        clock.time(LoopClock.Phase.CHECKPOINT, () -> {
-                            saveCheckpoint();
-                            return null;
-                        });
+                        clock.run(LoopClock.Phase.CHECKPOINT, this::saveCheckpoint);
                         saved = step;
                     }
                     dp.progress(step, saved, checkpointFile());

@@ -128,8 +128,9 @@ public final class TokenizerTrainer {
      */
     public TokenizerTrainer(VqVaeConfig config, ImageDataset train, ImageDataset test, Settings st, Path out,
                             PrintStream log, DataParallel dp) {
-        if (dp.checkBatch("--batch", st.batch()) != null) {
-            throw new IllegalArgumentException(dp.checkBatch("--batch", st.batch()));
+        String badBatch = dp.checkBatch("--batch", st.batch());
+        if (badBatch != null) {
+            throw new IllegalArgumentException(badBatch);
         }
         if (train.channels() != config.imageChannels() || train.height() != config.imageSize()) {
             throw new IllegalArgumentException("data set " + train.name() + " has " + train.channels() + "x"
@@ -239,20 +240,16 @@ public final class TokenizerTrainer {
                     metrics.log(kv.toArray());
                 }
                 if (dp.writes() && st.evalEvery() > 0 && step % st.evalEvery() == 0 && step < st.steps()) {
-                    clock.time(LoopClock.Phase.EVALUATION, () -> {
+                    clock.run(LoopClock.Phase.EVALUATION, () -> {
                         Evaluation e = evaluate(model, test, st.evalImages(), 100);
                         log.println("  eval@" + step + ": " + e.summary());
                         metrics.log(e.record(step, "eval_"));
                         writeGrid(out.resolve("reconstructions.png"), model, test, 8);
                         model.train();
-                        return null;
                     });
                 }
                 if (step % st.checkpointEvery() == 0 || step == st.steps() || step == stopAt) {
-                    clock.time(LoopClock.Phase.CHECKPOINT, () -> {
-                        save(ckpt);
-                        return null;
-                    });
+                    clock.run(LoopClock.Phase.CHECKPOINT, () -> save(ckpt));
                     saved = step;
                 }
                 dp.progress(step, saved, ckpt);

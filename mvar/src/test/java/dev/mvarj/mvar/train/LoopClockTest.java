@@ -17,7 +17,7 @@ class LoopClockTest {
         clock.countFlops(5_000_000_000L);
         now += rest;
         if (ckpt > 0) {
-            clock.time(LoopClock.Phase.CHECKPOINT, () -> now += ckpt);
+            clock.run(LoopClock.Phase.CHECKPOINT, () -> now += ckpt);
         }
         clock.endIteration();
     }
