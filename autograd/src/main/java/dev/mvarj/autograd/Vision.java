@@ -70,11 +70,15 @@ final class Vision {
             throw new ShapeMismatchException("upsampleNearest2x: expected x (B, C, H, W), got " + Shape.str(x.shape()));
         }
         int B = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
-        Tensor out = x.data().contiguous().reshape(B, C, H, 1, W, 1).expand(B, C, H, 2, W, 2).contiguous()
-                .reshape(B, C, 2 * H, 2 * W);
+        Tensor xd = x.data().contiguous();
+        Tensor out = Tensor.zeros(xd.device(), xd.dtype(), B, C, 2 * H, 2 * W);
+        xd.backend().upsampleNearest2x(out, xd, B, C, H, W);
         // dx[.., i, j] = Σ of the 2×2 block of dout it was copied to
-        return record("upsample_nearest2x", out, in(x),
-                g -> new Tensor[]{g.contiguous().reshape(B, C, H, 2, W, 2).sum(5, false).sum(3, false)});
+        return record("upsample_nearest2x", out, in(x), g -> {
+            Tensor dx = Tensor.zeros(g.device(), g.dtype(), B, C, H, W);
+            g.backend().upsampleNearest2xBackward(dx, g.contiguous(), B, C, H, W);
+            return new Tensor[]{dx};
+        });
     }
 
     // ============================================================================================ resampling

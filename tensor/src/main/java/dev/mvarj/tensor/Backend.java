@@ -266,6 +266,23 @@ public interface Backend {
     }
 
     /**
+     * Nearest-neighbour ×2 upsampling: {@code x (B, C, H, W) -> out (B, C, 2H, 2W)}, written, with
+     * out[b, c, i, j] = x[b, c, i / 2, j / 2]. By default a copy of x expanded over two new axes.
+     */
+    default void upsampleNearest2x(Tensor out, Tensor x, int B, int C, int H, int W) {
+        copy(out.reshape(B, C, H, 2, W, 2), x.reshape(B, C, H, 1, W, 1).expand(B, C, H, 2, W, 2));
+    }
+
+    /**
+     * upsampleNearest2x's input gradient: {@code dout (B, C, 2H, 2W) -> dx (B, C, H, W)}, written; each element is
+     * the sum of the 2×2 block it was copied to, added as (d[2i][2j] + d[2i][2j+1]) + (d[2i+1][2j] + d[2i+1][2j+1]).
+     * By default two axis sums (the inner axis first, giving that order).
+     */
+    default void upsampleNearest2xBackward(Tensor dx, Tensor dout, int B, int C, int H, int W) {
+        copy(dx, dout.contiguous().reshape(B, C, H, 2, W, 2).sum(5, false).sum(3, false));
+    }
+
+    /**
      * Group norm: {@code x (B, C, HW) -> out (B, C, HW), mean (B, G), rstd (B, G)}; each of the G groups of C/G
      * consecutive channels is normalised over its (C/G)·HW elements: out = (x − mean) · rstd · w[c] + b[c],
      * rstd = 1/√(var + eps) with the biased variance. w and b (C) may be null (no affine parameters).

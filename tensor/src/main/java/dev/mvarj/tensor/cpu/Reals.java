@@ -14,6 +14,9 @@ abstract sealed class Reals permits Reals.Floats, Reals.Doubles {
 
     abstract void set(int i, double v);
 
+    /** v rounded to the dtype, as a store and a load would round it (for sums whose partial results are stored). */
+    abstract double round(double v);
+
     /** {@code this[i] += v}, rounded once to the dtype. */
     final void add(int i, double v) {
         set(i, get(i) + v);
@@ -55,6 +58,11 @@ abstract sealed class Reals permits Reals.Floats, Reals.Doubles {
         void set(int i, double v) {
             a[i] = (float) v;
         }
+
+        @Override
+        double round(double v) {
+            return (float) v;
+        }
     }
 
     static final class Doubles extends Reals {
@@ -72,6 +80,11 @@ abstract sealed class Reals permits Reals.Floats, Reals.Doubles {
         @Override
         void set(int i, double v) {
             a[i] = v;
+        }
+
+        @Override
+        double round(double v) {
+            return v;
         }
     }
 }

@@ -574,6 +574,20 @@ public class ReferenceBackend implements Backend {
                 padTop, padLeft, OH, OW);
     }
 
+    // x (B, C, H, W) -> out (B, C, 2H, 2W)
+    @Override
+    public void upsampleNearest2x(Tensor out, Tensor x, int B, int C, int H, int W) {
+        ReferenceVision.upsampleNearest2x(contiguous("upsampleNearest2x", out),
+                contiguous("upsampleNearest2x", x), B, C, H, W);
+    }
+
+    // dout (B, C, 2H, 2W) -> dx (B, C, H, W)
+    @Override
+    public void upsampleNearest2xBackward(Tensor dx, Tensor dout, int B, int C, int H, int W) {
+        ReferenceVision.upsampleNearest2xBackward(contiguous("upsampleNearest2xBackward", dx),
+                contiguous("upsampleNearest2xBackward", dout), B, C, H, W);
+    }
+
     // x (B, C, HW) -> out (B, C, HW), mean, rstd (B, G)
     @Override
     public void groupNormForward(Tensor out, Tensor mean, Tensor rstd, Tensor x, Tensor w, Tensor b,

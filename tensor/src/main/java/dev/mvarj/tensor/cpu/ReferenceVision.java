@@ -60,6 +60,32 @@ final class ReferenceVision {
         }
     }
 
+    // x (B, C, H, W) -> out (B, C, 2H, 2W), out[.., i, j] = x[.., i / 2, j / 2]
+    static void upsampleNearest2x(Tensor out, Tensor x, int B, int C, int H, int W) {
+        Reals X = of(x), O = of(out);
+        for (int p = 0; p < B * C; p++) {
+            for (int i = 0; i < 2 * H; i++) {
+                for (int j = 0; j < 2 * W; j++) {
+                    O.set(out.offset() + (p * 2 * H + i) * 2 * W + j, X.get(x.offset() + (p * H + i / 2) * W + j / 2));
+                }
+            }
+        }
+    }
+
+    // dout (B, C, 2H, 2W) -> dx (B, C, H, W), each the sum of its 2×2 block: (row 2i) + (row 2i + 1), pairs first
+    static void upsampleNearest2xBackward(Tensor dx, Tensor dout, int B, int C, int H, int W) {
+        Reals D = of(dout), DX = of(dx);
+        for (int p = 0; p < B * C; p++) {
+            for (int i = 0; i < H; i++) {
+                for (int j = 0; j < W; j++) {
+                    int top = dout.offset() + (p * 2 * H + 2 * i) * 2 * W + 2 * j, bottom = top + 2 * W;
+                    double upper = D.round(D.get(top) + D.get(top + 1)), lower = D.round(D.get(bottom) + D.get(bottom + 1));
+                    DX.set(dx.offset() + (p * H + i) * W + j, upper + lower);
+                }
+            }
+        }
+    }
+
     // x (B, C, HW) -> out (B, C, HW), mean, rstd (B, G); groups of C/G channels
     static void groupNormForward(Tensor out, Tensor mean, Tensor rstd, Tensor x, Tensor w, Tensor b,
                                  int B, int C, int HW, int G, float eps) {

@@ -858,6 +858,20 @@ public final class SimdBackend extends ReferenceBackend {
         }
     }
 
+    // x (B, C, H, W) -> out (B, C, 2H, 2W)
+    @Override
+    public void upsampleNearest2x(Tensor out, Tensor x, int B, int C, int H, int W) {
+        SimdVision.upsampleNearest2x(pool, f(contiguous("upsampleNearest2x", x)), x.offset(),
+                f(contiguous("upsampleNearest2x", out)), out.offset(), B * C * H, W);
+    }
+
+    // dout (B, C, 2H, 2W) -> dx (B, C, H, W)
+    @Override
+    public void upsampleNearest2xBackward(Tensor dx, Tensor dout, int B, int C, int H, int W) {
+        SimdVision.upsampleNearest2xBackward(pool, f(contiguous("upsampleNearest2xBackward", dx)), dx.offset(),
+                f(contiguous("upsampleNearest2xBackward", dout)), dout.offset(), B * C * H, W);
+    }
+
     @Override
     public void groupNormForward(Tensor out, Tensor mean, Tensor rstd, Tensor x, Tensor w, Tensor b,
                                  int B, int C, int HW, int G, float eps) {

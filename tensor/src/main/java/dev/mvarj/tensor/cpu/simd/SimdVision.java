@@ -4,6 +4,7 @@ import dev.mvarj.tensor.Tensor;
 import dev.mvarj.tensor.cpu.WorkerPool;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 
 import java.util.Arrays;
 
@@ -130,6 +131,80 @@ final class SimdVision {
 
     /** Groups per chunk, so that a chunk holds about {@link #GRAIN} elements. */
     private static int groupGrain(int n) {
+        return Math.max(1, GRAIN / Math.max(1, n));
+    }
+
+    // ============================================================================================ upsampling
+
+    /** Lane k of {@code v.rearrange(DUP_LO)} is lane k / 2 of v; of DUP_HI, lane L / 2 + k / 2. */
+    private static final VectorShuffle<Float> DUP_LO = VectorShuffle.fromOp(S, k -> k / 2);
+    private static final VectorShuffle<Float> DUP_HI = VectorShuffle.fromOp(S, k -> L / 2 + k / 2);
+    /** Two-source indices: lanes 0, 2, 4, ... and 1, 3, 5, ... of the concatenation (a, b) of two vectors. */
+    private static final FloatVector EVEN = FloatVector.fromArray(S, lanes(0), 0);
+    private static final FloatVector ODD = FloatVector.fromArray(S, lanes(1), 0);
+
+    private static float[] lanes(int first) {
+        float[] idx = new float[L];
+        for (int k = 0; k < L; k++) {
+            idx[k] = 2 * k + first;
+        }
+        return idx;
+    }
+
+    /**
+     * x (B, C, H, W) -> out (B, C, 2H, 2W), out[.., i, j] = x[.., i / 2, j / 2], as {@code rows = B·C·H} input rows:
+     * row r fills output rows 2r and 2r + 1 of the flattened (B·C·2H, 2W) output. A vector of x becomes two of out,
+     * each lane repeated (one permute each).
+     */
+    static void upsampleNearest2x(WorkerPool pool, float[] X, int xo, float[] O, int oo, int rows, int W) {
+        pool.parallelFor(rows, rowGrain(4 * W), (r0, r1) -> {
+            for (int r = r0; r < r1; r++) {
+                int src = xo + r * W, top = oo + r * 4 * W, bottom = top + 2 * W, j = 0;
+                for (int bound = S.loopBound(W); j < bound; j += L) {
+                    FloatVector v = FloatVector.fromArray(S, X, src + j);
+                    FloatVector lo = v.rearrange(DUP_LO), hi = v.rearrange(DUP_HI);
+                    lo.intoArray(O, top + 2 * j);
+                    hi.intoArray(O, top + 2 * j + L);
+                    lo.intoArray(O, bottom + 2 * j);
+                    hi.intoArray(O, bottom + 2 * j + L);
+                }
+                for (; j < W; j++) {
+                    float v = X[src + j];
+                    O[top + 2 * j] = v;
+                    O[top + 2 * j + 1] = v;
+                    O[bottom + 2 * j] = v;
+                    O[bottom + 2 * j + 1] = v;
+                }
+            }
+        });
+    }
+
+    /**
+     * dout (B, C, 2H, 2W) -> dx (B, C, H, W), each element the sum of its 2×2 block in the order
+     * (d[2i][2j] + d[2i][2j+1]) + (d[2i+1][2j] + d[2i+1][2j+1]) (bit-identical to the reference); {@code rows = B·C·H}
+     * rows of dx. Per vector of dx: two vectors of each dout row, their even and odd lanes gathered and added.
+     */
+    static void upsampleNearest2xBackward(WorkerPool pool, float[] DX, int dxo, float[] D, int dO, int rows, int W) {
+        pool.parallelFor(rows, rowGrain(4 * W), (r0, r1) -> {
+            for (int r = r0; r < r1; r++) {
+                int dst = dxo + r * W, top = dO + r * 4 * W, bottom = top + 2 * W, j = 0;
+                for (int bound = S.loopBound(W); j < bound; j += L) {
+                    FloatVector t0 = FloatVector.fromArray(S, D, top + 2 * j), t1 = FloatVector.fromArray(S, D, top + 2 * j + L);
+                    FloatVector b0 = FloatVector.fromArray(S, D, bottom + 2 * j);
+                    FloatVector b1 = FloatVector.fromArray(S, D, bottom + 2 * j + L);
+                    FloatVector upper = EVEN.selectFrom(t0, t1).add(ODD.selectFrom(t0, t1));
+                    FloatVector lower = EVEN.selectFrom(b0, b1).add(ODD.selectFrom(b0, b1));
+                    upper.add(lower).intoArray(DX, dst + j);
+                }
+                for (; j < W; j++) {
+                    DX[dst + j] = D[top + 2 * j] + D[top + 2 * j + 1] + (D[bottom + 2 * j] + D[bottom + 2 * j + 1]);
+                }
+            }
+        });
+    }
+
+    /** Rows per chunk, so that a chunk moves about {@link #GRAIN} elements. */
+    private static int rowGrain(int n) {
         return Math.max(1, GRAIN / Math.max(1, n));
     }
 

@@ -132,6 +132,34 @@ class SimdVisionTest {
         return s;
     }
 
+    @Test
+    void upsampleNearest2xAndItsBackwardEqualTheReferenceExactlyOnOddShapesAndEveryPoolSize() {
+        // widths below, at and past a vector (L = 8 or 16 lanes) and not multiples of it, so bodies and tails both run
+        for (int W : new int[]{1, 3, 7, 8, 9, 16, 17, 33}) {
+            for (int H : new int[]{1, 2, 5}) {
+                int B = 2, C = 3;
+                Tensor x = RNG.uniform(-1f, 1f, B, C, H, W), dout = RNG.uniform(-1f, 1f, B, C, 2 * H, 2 * W);
+                Tensor want = Tensor.zeros(B, C, 2 * H, 2 * W), wantDx = Tensor.zeros(B, C, H, W);
+                REF.upsampleNearest2x(want, x, B, C, H, W);
+                REF.upsampleNearest2xBackward(wantDx, dout, B, C, H, W);
+                float[] xs = x.toFloatArray(), up = want.toFloatArray();
+                assertThat(up[((B * C - 1) * 2 * H + 2 * H - 1) * 2 * W + 2 * W - 1]).as("the reference's last element")
+                        .isEqualTo(xs[xs.length - 1]);
+                for (WorkerPool pool : POOLS) {
+                    Backend be = new SimdBackend(pool);
+                    Tensor out = Tensor.zeros(B, C, 2 * H, 2 * W), dx = Tensor.zeros(B, C, H, W);
+                    be.fill(out, Float.NaN); // every element must be written
+                    be.fill(dx, Float.NaN);
+                    be.upsampleNearest2x(out, x, B, C, H, W);
+                    be.upsampleNearest2xBackward(dx, dout, B, C, H, W);
+                    String what = "upsample H=" + H + " W=" + W + ", " + pool.threads() + " threads";
+                    assertThat(out.toFloatArray()).as(what).isEqualTo(up);
+                    assertThat(dx.toFloatArray()).as(what + " backward").isEqualTo(wantDx.toFloatArray());
+                }
+            }
+        }
+    }
+
     private static void assertClose(String what, Tensor actual, Tensor expected, double tol) {
         AllClose r = AllClose.check(what, actual, expected, tol, tol);
         assertThat(r.ok()).as(r.message()).isTrue();
