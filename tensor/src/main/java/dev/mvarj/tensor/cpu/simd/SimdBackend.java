@@ -82,10 +82,11 @@ public final class SimdBackend extends ReferenceBackend {
             return;
         }
         int rank = dst.rank(), inner = rank == 0 ? 1 : dst.size(-1), step = rank == 0 ? 1 : src.stride(-1);
-        if (rank > 1 && inner >= 8 && dst.stride(-1) == 1 && (step == 1 || step == 0)) {
+        if (rank > 1 && inner >= 8 && dst.stride(-1) == 1) {
             // rows along the last axis: contiguous on both sides (e.g. splitting heads), copied row by row; or one
             // source value broadcast along the row (an expand over the last axis, e.g. the gradient of a row sum),
-            // filled. The offsets of the row starts are those of the views without the last axis.
+            // filled; or read with a stride (a transpose, e.g. (B, C, HW) -> (B, HW, C)), gathered. The offsets of
+            // the row starts are those of the views without the last axis.
             Tensor srcRows = src.select(-1, 0), dstRows = dst.select(-1, 0);
             int rows = srcRows.numel();
             boolean floats = dst.dtype() == DType.F32;
@@ -101,8 +102,18 @@ public final class SimdBackend extends ReferenceBackend {
                         } else {
                             java.util.Arrays.fill((int[]) d, offD[r], offD[r] + inner, ((int[]) s)[offS[r]]);
                         }
-                    } else if (floats) {
+                    } else if (floats && step == 1) {
                         copyRow((float[]) s, offS[r], (float[]) d, offD[r], inner);
+                    } else if (floats) {
+                        float[] sf = (float[]) s, df = (float[]) d;
+                        for (int c = 0, from = offS[r], to = offD[r]; c < inner; c++, from += step) {
+                            df[to + c] = sf[from];
+                        }
+                    } else if (step != 1) {
+                        int[] si = (int[]) s, di = (int[]) d;
+                        for (int c = 0, from = offS[r], to = offD[r]; c < inner; c++, from += step) {
+                            di[to + c] = si[from];
+                        }
                     } else {
                         System.arraycopy(s, offS[r], d, offD[r], inner);
                     }
@@ -299,26 +310,8 @@ public final class SimdBackend extends ReferenceBackend {
                     FloatVector.fromArray(S, a, ao + k).min(FloatVector.fromArray(S, b, bo + k)).intoArray(out, o + k);
                 }
             }
-            case GELU_TANH_GRAD -> { // written out in the loop: a helper taking vectors is not always inlined
-                // with s = σ(2u) = 0.5·(1 + tanh u): d/dx = s + 2x·s·(1 − s)·u', u' = C·(1 + 3k·x²)
-                for (; k < bound; k += L) {
-                    FloatVector x = FloatVector.fromArray(S, a, ao + k), dy = FloatVector.fromArray(S, b, bo + k);
-                    FloatVector x2 = x.mul(x);
-                    FloatVector sg = ONE.div(SimdMath.exp(x2.mul(-2 * GELU_K * GELU_C).sub(2 * GELU_C).mul(x)).add(1f));
-                    FloatVector du2x = x2.mul(3 * GELU_K).add(1f).mul(x).mul(2 * GELU_C);
-                    FloatVector ss = sg.mul(sg.neg().add(1f));             // s·(1 − s), exactly 0 for |x| ≳ 10
-                    // there u'·x overflows for |x| ≳ 1.2e13 (inf · 0 would be NaN): the term is 0 wherever s·(1 − s) is
-                    FloatVector term = du2x.mul(ss).blend(0f, ss.compare(VectorOperators.EQ, 0f));
-                    sg.add(term).mul(dy).intoArray(out, o + k);
-                }
-            }
-            case SILU_GRAD -> {
-                for (; k < bound; k += L) {
-                    FloatVector x = FloatVector.fromArray(S, a, ao + k), dy = FloatVector.fromArray(S, b, bo + k);
-                    FloatVector sg = ONE.div(SimdMath.exp(x.neg()).add(1f));
-                    dy.mul(sg).mul(x.mul(sg.neg().add(1f)).add(1f)).intoArray(out, o + k);
-                }
-            }
+            case GELU_TANH_GRAD -> k = geluTanhGradRun(a, ao, b, bo, out, o, bound);
+            case SILU_GRAD -> k = siluGradRun(a, ao, b, bo, out, o, bound);
             case GT, GE, EQ -> {
                 for (; k < bound; k += L) {
                     compareVector(op, FloatVector.fromArray(S, a, ao + k), FloatVector.fromArray(S, b, bo + k))
@@ -332,6 +325,38 @@ public final class SimdBackend extends ReferenceBackend {
         for (; k < n; k++) {
             out[o + k] = op.apply(a[ao + k], b[bo + k]);
         }
+    }
+
+    /*
+     * The gradients that evaluate exp have loops of their own, outside binaryRun: inside it (a method as large as its
+     * switch) C2 compiled exp's blends as the Vector API's lane-by-lane Java fallback, which made SiLU's backward
+     * a tenth of the tokenizer's training step (a JFR profile showed FloatVector.blendTemplate under binaryRun). Each
+     * runs the vector body for k < bound and returns bound; the caller runs the scalar tail.
+     */
+
+    // out = dy · d/dx gelu_tanh(x): with s = σ(2u) = 0.5·(1 + tanh u), d/dx = s + 2x·s·(1 − s)·u', u' = C·(1 + 3k·x²)
+    private static int geluTanhGradRun(float[] a, int ao, float[] b, int bo, float[] out, int o, int bound) {
+        for (int k = 0; k < bound; k += L) {
+            FloatVector x = FloatVector.fromArray(S, a, ao + k), dy = FloatVector.fromArray(S, b, bo + k);
+            FloatVector x2 = x.mul(x);
+            FloatVector sg = ONE.div(SimdMath.exp(x2.mul(-2 * GELU_K * GELU_C).sub(2 * GELU_C).mul(x)).add(1f));
+            FloatVector du2x = x2.mul(3 * GELU_K).add(1f).mul(x).mul(2 * GELU_C);
+            FloatVector ss = sg.mul(sg.neg().add(1f));             // s·(1 − s), exactly 0 for |x| ≳ 10
+            // there u'·x overflows for |x| ≳ 1.2e13 (inf · 0 would be NaN): the term is 0 wherever s·(1 − s) is
+            FloatVector term = du2x.mul(ss).blend(0f, ss.compare(VectorOperators.EQ, 0f));
+            sg.add(term).mul(dy).intoArray(out, o + k);
+        }
+        return bound;
+    }
+
+    // out = dy · d/dx silu(x) = dy · σ(x) · (1 + x·(1 − σ(x)))
+    private static int siluGradRun(float[] a, int ao, float[] b, int bo, float[] out, int o, int bound) {
+        for (int k = 0; k < bound; k += L) {
+            FloatVector x = FloatVector.fromArray(S, a, ao + k), dy = FloatVector.fromArray(S, b, bo + k);
+            FloatVector sg = ONE.div(SimdMath.exp(x.neg()).add(1f));
+            dy.mul(sg).mul(x.mul(sg.neg().add(1f)).add(1f)).intoArray(out, o + k);
+        }
+        return bound;
     }
 
     /** out[o + k] = op(a[ao + k], s) for k < n, or op(s, a[ao + k]) when {@code scalarFirst}. */
@@ -820,8 +845,9 @@ public final class SimdBackend extends ReferenceBackend {
     }
 
     /*
-     * Convolution: SimdConv's direct kernels where they take the geometry (stride 1, k > 1), FoldedConv's
-     * batch-folded GEMMs for the rest (1×1, strided) (docs/results.md#engine-speed-convolution-and-the-tokenizer-step).
+     * Convolution: SimdConv's direct kernels where they take the geometry (stride 1, k > 1), through PolyphaseConv's
+     * phase split where the stride is larger, FoldedConv's batch-folded GEMMs for the rest (1×1, and strides whose
+     * phase filter is 1×1) (docs/results.md#engine-speed-convolution-and-the-tokenizer-step).
      */
 
     @Override
@@ -831,6 +857,8 @@ public final class SimdBackend extends ReferenceBackend {
         int bo = bias == null ? 0 : bias.offset();
         if (SimdConv.supports(g)) {
             SimdConv.forward(pool, o, out.offset(), xs, x.offset(), ws, w.offset(), bs, bo, g);
+        } else if (PolyphaseConv.supports(g)) {
+            PolyphaseConv.forward(pool, o, out.offset(), xs, x.offset(), ws, w.offset(), bs, bo, g);
         } else {
             FoldedConv.forward(pool, o, out.offset(), xs, x.offset(), ws, w.offset(), bs, bo, g);
         }
@@ -842,6 +870,8 @@ public final class SimdBackend extends ReferenceBackend {
         float[] ws = f(contiguous("conv2dInputGrad", w));
         if (SimdConv.supports(g)) {
             SimdConv.inputGrad(pool, d, dx.offset(), dy, dout.offset(), ws, w.offset(), g);
+        } else if (PolyphaseConv.supports(g)) {
+            PolyphaseConv.inputGrad(pool, d, dx.offset(), dy, dout.offset(), ws, w.offset(), g);
         } else {
             FoldedConv.inputGrad(pool, d, dx.offset(), dy, dout.offset(), ws, w.offset(), g);
         }
@@ -853,6 +883,8 @@ public final class SimdBackend extends ReferenceBackend {
         float[] xs = f(contiguous("conv2dWeightGrad", x));
         if (SimdConv.supports(g)) {
             SimdConv.weightGrad(pool, d, dw.offset(), dy, dout.offset(), xs, x.offset(), g);
+        } else if (PolyphaseConv.supports(g)) {
+            PolyphaseConv.weightGrad(pool, d, dw.offset(), dy, dout.offset(), xs, x.offset(), g);
         } else {
             FoldedConv.weightGrad(pool, d, dw.offset(), dy, dout.offset(), xs, x.offset(), g);
         }

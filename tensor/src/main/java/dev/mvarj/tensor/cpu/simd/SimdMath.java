@@ -53,14 +53,14 @@ final class SimdMath {
         FloatVector y = e.mul(scale);
         y = y.blend(0f, under);
         y = y.blend(Float.POSITIVE_INFINITY, over);
-        return y.blend(x, x.test(VectorOperators.IS_NAN));
+        return y.blend(x, x.compare(VectorOperators.NE, x));        // NaN lanes: the only ones unequal to themselves
     }
 
     /** tanh x = sign(x) · (1 − 2 / (e^{2|x|} + 1)), through {@link #exp}. */
     static FloatVector tanh(FloatVector x) {
         FloatVector a = x.abs();
         FloatVector t = FloatVector.broadcast(S, 1f).sub(FloatVector.broadcast(S, 2f).div(exp(a.mul(2f)).add(1f)));
-        return t.blend(t.neg(), x.compare(VectorOperators.LT, 0f)).blend(x, x.test(VectorOperators.IS_NAN));
+        return t.blend(t.neg(), x.compare(VectorOperators.LT, 0f)).blend(x, x.compare(VectorOperators.NE, x));
     }
 
     /** Swaps lanes i ↔ i ^ d, for the fixed reduction tree of {@link #sum}. */

@@ -205,11 +205,25 @@ class SimdKernelsTest {
 
     @Test
     void stridedCopyMatchesReference() {
-        Tensor x = RNG.uniform(-1, 1, 5, 33, 7).permute(2, 0, 1);
+        Tensor x = RNG.uniform(-1, 1, 5, 33, 7).permute(2, 0, 1);             // rows of 33 read 7 apart
         Tensor got = out(x), want = out(x);
         SIMD.copy(got, x);
         REF.copy(want, x);
         assertClose("copy", got, want, 0);
+        Tensor t = RNG.uniform(-1, 1, 3, 9, 64).transpose(1, 2);               // (B, C, HW) -> (B, HW, C): short rows
+        Tensor gotT = out(t), wantT = out(t);
+        SIMD.copy(gotT, t);
+        REF.copy(wantT, t);
+        assertClose("transpose", gotT, wantT, 0);
+        Tensor narrow = RNG.uniform(-1, 1, 4, 6, 5).transpose(1, 2);           // rows shorter than 8: element-wise
+        Tensor gotN = out(narrow), wantN = out(narrow);
+        SIMD.copy(gotN, narrow);
+        REF.copy(wantN, narrow);
+        assertClose("narrow transpose", gotN, wantN, 0);
+        Tensor ids = Tensor.ofInts(java.util.stream.IntStream.range(0, 5 * 33 * 7).toArray(), 5, 33, 7).permute(2, 0, 1);
+        Tensor gotI = Tensor.zeros(Device.CPU, DType.I32, ids.shape());
+        SIMD.copy(gotI, ids);
+        assertThat(gotI.toIntArray()).containsExactly(ids.toIntArray());
     }
 
     @Test
