@@ -481,6 +481,18 @@ public final class F {
     public static Variable l2Normalize(Variable x, int axis, float eps) {
         Tensor xd = x.data();
         int ax = Shape.axis("l2_normalize", axis, xd.rank(), 0);
+        if (ax == xd.rank() - 1) {
+            // the last axis: the backend's row kernels (one pass for the norms, one for y; one for dx)
+            Tensor xc = xd.contiguous();
+            int n = xd.size(ax), rows = xd.numel() / Math.max(1, n);
+            Tensor y = Tensor.zeros(xd.device(), xd.dtype(), xd.shape()), norm = Tensor.zeros(xd.device(), xd.dtype(), rows);
+            xc.backend().l2NormalizeForward(y, norm, xc, rows, n, eps);
+            return record("l2_normalize", y, in(x), g -> {
+                Tensor dx = Tensor.zeros(g.device(), g.dtype(), g.shape());
+                g.backend().l2NormalizeBackward(dx, g.contiguous(), y, norm, rows, n, eps);
+                return new Tensor[]{dx};
+            });
+        }
         Tensor norm = xd.mul(xd).sum(ax, true).sqrt();                     // ‖x‖, the axis kept as 1
         Tensor low = Tensor.scalar(xd.device(), eps);
         Tensor c = norm.maximum(low);

@@ -166,6 +166,30 @@ public interface Backend {
                            Tensor w, int rows, int C);
 
     /**
+     * Row-wise L2 normalisation: {@code x (rows, n) -> y (rows, n) = x / max(‖x‖, eps), norm (rows) = ‖x‖} (the
+     * norm before the clamp), both written. By default a chain of tensor ops.
+     */
+    default void l2NormalizeForward(Tensor y, Tensor norm, Tensor x, int rows, int n, float eps) {
+        Tensor x2 = x.contiguous().reshape(rows, n);
+        Tensor nrm = x2.mul(x2).sum(1, true).sqrt();
+        copy(norm.reshape(rows, 1), nrm);
+        copy(y.reshape(rows, n), x2.div(nrm.maximum(Tensor.scalar(x.device(), eps))));
+    }
+
+    /**
+     * Its backward: {@code g, y (rows, n), norm (rows) -> dx (rows, n) = (g − m · y · Σ(g ⊙ y)) / max(norm, eps)},
+     * written, with m = 1 where norm ≥ eps and 0 where the clamp holds the denominator constant.
+     */
+    default void l2NormalizeBackward(Tensor dx, Tensor g, Tensor y, Tensor norm, int rows, int n, float eps) {
+        Tensor g2 = g.contiguous().reshape(rows, n), y2 = y.contiguous().reshape(rows, n);
+        Tensor n1 = norm.contiguous().reshape(rows, 1), low = Tensor.scalar(norm.device(), eps).expand(rows, 1);
+        Tensor live = Tensor.zeros(norm.device(), norm.dtype(), rows, 1);
+        binary(BinaryOp.GE, live, n1, low);
+        Tensor dot = g2.mul(y2).sum(1, true).mul(live);
+        copy(dx.reshape(rows, n), g2.sub(y2.mul(dot)).div(n1.maximum(Tensor.scalar(norm.device(), eps))));
+    }
+
+    /**
      * Fused softmax cross-entropy: {@code logits (N, V), target (N) I32, weight (N) -> loss (N), lse (N)}:
      * loss_i = weight_i · [(1 − ε) · (lse_i − logit_{i,t}) + ε · (lse_i − mean_v logit_{i,v})], with
      * lse the log-sum-exp of the row and ε the label smoothing (as torch's label_smoothing).

@@ -410,6 +410,44 @@ public class ReferenceBackend implements Backend {
 
     // ------------------------------------------------------------------------------------------ normalisation, loss
 
+    // x (rows, n) -> y (rows, n) = x / max(‖x‖, eps), norm (rows) = ‖x‖; sums in double
+    @Override
+    public void l2NormalizeForward(Tensor y, Tensor norm, Tensor x, int rows, int n, float eps) {
+        Reals X = of(contiguous("l2NormalizeForward", x)), Y = of(contiguous("l2NormalizeForward", y));
+        Reals N = of(contiguous("l2NormalizeForward", norm));
+        for (int r = 0; r < rows; r++) {
+            int xo = x.offset() + r * n, yo = y.offset() + r * n;
+            double ss = 0;
+            for (int c = 0; c < n; c++) {
+                ss += X.get(xo + c) * X.get(xo + c);
+            }
+            double nrm = N.round(Math.sqrt(ss)), den = Math.max(nrm, eps);
+            for (int c = 0; c < n; c++) {
+                Y.set(yo + c, X.get(xo + c) / den);
+            }
+            N.set(norm.offset() + r, nrm);
+        }
+    }
+
+    // g, y (rows, n), norm (rows) -> dx (rows, n) = (g − [norm ≥ eps] · y · Σ(g ⊙ y)) / max(norm, eps)
+    @Override
+    public void l2NormalizeBackward(Tensor dx, Tensor g, Tensor y, Tensor norm, int rows, int n, float eps) {
+        Reals G = of(contiguous("l2NormalizeBackward", g)), Y = of(contiguous("l2NormalizeBackward", y));
+        Reals N = of(contiguous("l2NormalizeBackward", norm)), DX = of(contiguous("l2NormalizeBackward", dx));
+        for (int r = 0; r < rows; r++) {
+            int go = g.offset() + r * n, yo = y.offset() + r * n, dxo = dx.offset() + r * n;
+            double nrm = N.get(norm.offset() + r), dot = 0;
+            for (int c = 0; c < n; c++) {
+                dot += G.get(go + c) * Y.get(yo + c);
+            }
+            dot = nrm >= eps ? DX.round(dot) : 0;
+            double den = Math.max(nrm, eps);
+            for (int c = 0; c < n; c++) {
+                DX.set(dxo + c, (G.get(go + c) - Y.get(yo + c) * dot) / den);
+            }
+        }
+    }
+
     // x (rows, C) -> out (rows, C), mean (rows), rstd (rows)
     @Override
     public void layerNormForward(Tensor out, Tensor mean, Tensor rstd, Tensor x, Tensor w, Tensor b,

@@ -479,6 +479,10 @@ public final class SimdBackend extends ReferenceBackend {
         contiguous("binary", out);
         int[] shape = out.shape();
         Plan plan = Plan.of(a, b, shape);
+        if (plan == null && shape.length > 1 && shape[shape.length - 1] >= 8 && unitOrZeroStep(a) && unitOrZeroStep(b)) {
+            binaryRows(op, out, a, b);
+            return;
+        }
         if (plan == null) {
             // general strided case: materialise the operands, then run the same-shape kernel
             plan = new Plan(Layout.FULL, Layout.FULL, 1, out.numel());
@@ -513,6 +517,41 @@ public final class SimdBackend extends ReferenceBackend {
                     binaryScalarRun(op, A, ar, B[br], false, O, o, cols);
                 } else {
                     binaryRun(op, A, ar, B, br, O, o, cols);
+                }
+            }
+        });
+    }
+
+    /** Whether t's last axis is contiguous or broadcast (stride 1 or 0). */
+    private static boolean unitOrZeroStep(Tensor t) {
+        int step = t.stride(-1);
+        return step == 1 || step == 0;
+    }
+
+    /**
+     * A broadcast binary op that no (rows, cols) split fits, with both operands' last axes contiguous or broadcast
+     * (e.g. AdaLN's x (B, L, C) · scale (B, 1, C)): row by row along the last axis, each operand's row start found
+     * from its view without that axis, no operand materialised.
+     */
+    private void binaryRows(BinaryOp op, Tensor out, Tensor a, Tensor b) {
+        Tensor aRows = a.select(-1, 0), bRows = b.select(-1, 0);
+        int cols = out.size(-1), rows = out.numel() / cols, aStep = a.stride(-1), bStep = b.stride(-1);
+        float[] A = f(a), B = f(b), O = f(out);
+        int oo = out.offset();
+        pool.parallelFor(rows, rowGrain(cols), (r0, r1) -> {
+            int[] offA = new int[r1 - r0], offB = new int[r1 - r0];
+            Host.offsets(aRows, r0, r1 - r0, offA);
+            Host.offsets(bRows, r0, r1 - r0, offB);
+            for (int r = 0; r < offA.length; r++) {
+                int o = oo + (r0 + r) * cols;
+                if (aStep == 0 && bStep == 0) {
+                    java.util.Arrays.fill(O, o, o + cols, op.apply(A[offA[r]], B[offB[r]]));
+                } else if (aStep == 0) {
+                    binaryScalarRun(op, B, offB[r], A[offA[r]], true, O, o, cols);
+                } else if (bStep == 0) {
+                    binaryScalarRun(op, A, offA[r], B[offB[r]], false, O, o, cols);
+                } else {
+                    binaryRun(op, A, offA[r], B, offB[r], O, o, cols);
                 }
             }
         });
@@ -775,6 +814,22 @@ public final class SimdBackend extends ReferenceBackend {
     }
 
     // ---------------------------------------------------------------------------------------------------- norm, loss
+
+    // x (rows, n) -> y (rows, n), norm (rows)
+    @Override
+    public void l2NormalizeForward(Tensor y, Tensor norm, Tensor x, int rows, int n, float eps) {
+        SimdRows.l2NormalizeForward(pool, f(contiguous("l2NormalizeForward", y)), y.offset(),
+                f(contiguous("l2NormalizeForward", norm)), norm.offset(), f(contiguous("l2NormalizeForward", x)),
+                x.offset(), rows, n, eps);
+    }
+
+    // g, y (rows, n), norm (rows) -> dx (rows, n)
+    @Override
+    public void l2NormalizeBackward(Tensor dx, Tensor g, Tensor y, Tensor norm, int rows, int n, float eps) {
+        SimdRows.l2NormalizeBackward(pool, f(contiguous("l2NormalizeBackward", dx)), dx.offset(),
+                f(contiguous("l2NormalizeBackward", g)), g.offset(), f(contiguous("l2NormalizeBackward", y)),
+                y.offset(), f(contiguous("l2NormalizeBackward", norm)), norm.offset(), rows, n, eps);
+    }
 
     @Override
     public void layerNormForward(Tensor out, Tensor mean, Tensor rstd, Tensor x, Tensor w, Tensor b,

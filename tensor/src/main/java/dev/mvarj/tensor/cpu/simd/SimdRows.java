@@ -67,6 +67,45 @@ final class SimdRows {
         });
     }
 
+    // x (rows, n) -> y (rows, n) = x / max(‖x‖, eps), norm (rows) = ‖x‖: one pass for the sum of squares, one to divide
+    static void l2NormalizeForward(WorkerPool pool, float[] Y, int yo, float[] N, int no, float[] X, int xo,
+                                   int rows, int n, float eps) {
+        pool.parallelFor(rows, SimdBackend.rowGrain(n), (r0, r1) -> {
+            for (int r = r0; r < r1; r++) {
+                int xr = xo + r * n, yr = yo + r * n;
+                float nrm = (float) Math.sqrt(dot(X, xr, X, xr, n)), den = Math.max(nrm, eps);
+                int k = 0;
+                for (int bound = S.loopBound(n); k < bound; k += L) {
+                    FloatVector.fromArray(S, X, xr + k).div(den).intoArray(Y, yr + k);
+                }
+                for (; k < n; k++) {
+                    Y[yr + k] = X[xr + k] / den;
+                }
+                N[no + r] = nrm;
+            }
+        });
+    }
+
+    // g, y (rows, n), norm (rows) -> dx (rows, n) = (g − [norm ≥ eps] · y · Σ(g ⊙ y)) / max(norm, eps)
+    static void l2NormalizeBackward(WorkerPool pool, float[] DX, int dxo, float[] G, int go, float[] Y, int yo,
+                                    float[] N, int no, int rows, int n, float eps) {
+        pool.parallelFor(rows, SimdBackend.rowGrain(n), (r0, r1) -> {
+            for (int r = r0; r < r1; r++) {
+                int gr = go + r * n, yr = yo + r * n, dr = dxo + r * n;
+                float nrm = N[no + r], den = Math.max(nrm, eps);
+                float d = nrm >= eps ? dot(G, gr, Y, yr, n) : 0f;
+                int k = 0;
+                for (int bound = S.loopBound(n); k < bound; k += L) {
+                    FloatVector y = FloatVector.fromArray(S, Y, yr + k);
+                    FloatVector.fromArray(S, G, gr + k).sub(y.mul(d)).div(den).intoArray(DX, dr + k);
+                }
+                for (; k < n; k++) {
+                    DX[dr + k] = (G[gr + k] - Y[yr + k] * d) / den;
+                }
+            }
+        });
+    }
+
     // x (rows, C) -> out (rows, C), mean, rstd (rows)
     static void layerNormForward(WorkerPool pool, Tensor out, Tensor mean, Tensor rstd, Tensor x, Tensor w, Tensor b,
                                  int rows, int C, float eps) {

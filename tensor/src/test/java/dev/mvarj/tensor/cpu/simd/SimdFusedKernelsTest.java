@@ -45,6 +45,33 @@ class SimdFusedKernelsTest {
     }
 
     @Test
+    void l2NormalizeForwardAndBackwardMatchTheReferenceIncludingClampedRows() {
+        float eps = 1e-3f;
+        for (int n : SIZES) {
+            int rows = 6;
+            float[] v = RNG.normal(0, 1, rows, n).toFloatArray();
+            for (int c = 0; c < n; c++) {
+                v[2 * n + c] = 0f;                                   // a zero row: y = 0, the clamp holds
+                v[4 * n + c] = 1e-5f;                                // a row whose norm is below eps
+            }
+            Tensor x = Tensor.of(v, rows, n), g = RNG.normal(0, 1, rows, n);
+            Tensor y = Tensor.zeros(rows, n), norm = Tensor.zeros(rows), wantY = Tensor.zeros(rows, n);
+            Tensor wantNorm = Tensor.zeros(rows);
+            SIMD.l2NormalizeForward(y, norm, x, rows, n, eps);
+            REF.l2NormalizeForward(wantY, wantNorm, x, rows, n, eps);
+            assertClose("l2 normalize y n=" + n, y, wantY, 2e-6);
+            assertClose("l2 normalize norm n=" + n, norm, wantNorm, 2e-6);
+            Tensor dx = Tensor.zeros(rows, n), wantDx = Tensor.zeros(rows, n);
+            SIMD.l2NormalizeBackward(dx, g, y, norm, rows, n, eps);
+            REF.l2NormalizeBackward(wantDx, g, wantY, wantNorm, rows, n, eps);
+            assertClose("l2 normalize dx n=" + n, dx, wantDx, 2e-5);
+            // below eps the denominator is the constant eps: dx = g / eps, no projection
+            float[] got = dx.toFloatArray(), gs = g.toFloatArray();
+            assertThat(got[4 * n]).as("clamped row n=%d", n).isCloseTo(gs[4 * n] / eps, org.assertj.core.data.Offset.offset(1e-2f));
+        }
+    }
+
+    @Test
     void softmaxBackwardMatchesReference() {
         for (int n : SIZES) {
             Tensor x = RNG.uniform(-4, 4, 5, n), dy = RNG.normal(0, 1, 5, n);

@@ -89,6 +89,34 @@ class SimdKernelsTest {
         }
     }
 
+    @ParameterizedTest
+    @EnumSource(BinaryOp.class)
+    void binaryMatchesReferenceRowByRowWhereNoSplitFits(BinaryOp op) {
+        for (int n : SIZES) {
+            float lo = op == BinaryOp.POW || op == BinaryOp.DIV ? 0.5f : -3f;
+            Tensor x = RNG.uniform(lo, 3f, 3, 4, n);
+            Tensor[] others = {
+                    RNG.uniform(lo, 3f, 3, 1, n).expand(3, 4, n),       // a middle-axis broadcast (AdaLN's scale)
+                    RNG.uniform(lo, 3f, 4, 3, n).transpose(0, 1),       // rows permuted, each contiguous
+                    RNG.uniform(lo, 3f, 1, 4, 1).expand(3, 4, n),       // one value per row, repeated across samples
+            };
+            for (int k = 0; k < others.length; k++) {
+                for (boolean swap : new boolean[]{false, true}) {
+                    Tensor a = swap ? others[k] : x, b = swap ? x : others[k];
+                    Tensor got = out(x), want = out(x);
+                    SIMD.binary(op, got, a, b);
+                    REF.binary(op, want, a, b);
+                    assertClose(op + " n=" + n + " case=" + k + " swap=" + swap, got, want, 2e-6);
+                }
+            }
+            Tensor both = out(x), wantBoth = out(x);                     // both broadcast, along different axes
+            Tensor a = RNG.uniform(lo, 3f, 3, 1, n).expand(3, 4, n), b = RNG.uniform(lo, 3f, 1, 4, 1).expand(3, 4, n);
+            SIMD.binary(op, both, a, b);
+            REF.binary(op, wantBoth, a, b);
+            assertClose(op + " n=" + n + " both broadcast", both, wantBoth, 2e-6);
+        }
+    }
+
     @Test
     void binaryHandlesThreeDimensionalBroadcastOnBothSides() {
         Tensor a = RNG.uniform(-1, 1, 3, 1, 17).expand(3, 4, 17);
