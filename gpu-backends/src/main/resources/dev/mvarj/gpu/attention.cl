@@ -190,6 +190,30 @@ inline Span key_span(__local const int* rowIdx, int block, __global const int* r
     return s;
 }
 
+// The block's rows (row_at, -1 past the edge) into rowIdx; returns this work-item's row. Ends with a barrier.
+inline int block_rows(__local int* rowIdx, int block, int L, int grid) {
+    int lid = get_local_id(0);
+    if (lid < AR) {
+        rowIdx[lid] = row_at(block, lid, L, grid);
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return rowIdx[lid / AT];
+}
+
+// Key tile t0 of a query block's span: its key indices into colIdx, its K and V rows into Ks and Vs, between
+// barriers (the previous tile's readers are done; the next readers see the whole tile).
+inline void load_key_tile(__local float* Ks, __local float* Vs, __local int* colIdx, __global const float* k,
+                          __global const float* v, Span keys, int t0, int d, int grid) {
+    int lid = get_local_id(0), cols = min(AC, keys.n - t0);
+    if (lid < AC) {
+        colIdx[lid] = lid < cols ? span_at(keys, t0 + lid, grid) : -1;
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    load_rows(Ks, k, colIdx, AC, d);
+    load_rows(Vs, v, colIdx, AC, d);
+    barrier(CLK_LOCAL_MEM_FENCE);
+}
+
 // ---------------------------------------------------------------------------------------------- forward
 
 // q (B,H,Lq,d), k, v (B,H,Lk,d) -> out (B,H,Lq,d), lse (B,H,Lq); groups (blocks_of(Lq), B·H) of ANT work-items.
@@ -207,11 +231,7 @@ void attention_forward(__global float* out, int oo, __global float* lse, int lo,
     q += qo + bh * Lq * d;
     k += ko + bh * Lk * d;
     v += vo + bh * Lk * d;
-    if (lid < AR) {
-        rowIdx[lid] = row_at(block, lid, Lq, grid);
-    }
-    barrier(CLK_LOCAL_MEM_FENCE);
-    int i = rowIdx[r];
+    int i = block_rows(rowIdx, block, Lq, grid);
     load_rows(Qs, q, rowIdx, AR, d);
     Span keys = key_span(rowIdx, block, ranges, Lq, Lk, grid, win);
 
@@ -221,14 +241,7 @@ void attention_forward(__global float* out, int oo, __global float* lse, int lo,
     }
     for (int t0 = next_key_tile(0, keys, rowIdx, ranges, Lq, grid); t0 < keys.n;
          t0 = next_key_tile(t0 + AC, keys, rowIdx, ranges, Lq, grid)) {
-        int cols = min(AC, keys.n - t0);
-        if (lid < AC) {
-            colIdx[lid] = lid < cols ? span_at(keys, t0 + lid, grid) : -1;
-        }
-        barrier(CLK_LOCAL_MEM_FENCE);
-        load_rows(Ks, k, colIdx, AC, d);
-        load_rows(Vs, v, colIdx, AC, d);
-        barrier(CLK_LOCAL_MEM_FENCE);
+        load_key_tile(Ks, Vs, colIdx, k, v, keys, t0, d, grid);
         for (int u = t; u < AC; u += AT) {                      // the tile's logits, once
             S[r * (AC + 1) + u] = tile_logit(Qs + r * DP, Ks + u * DP, d, scale, i, colIdx[u], bias, bo, Lk,
                                              ranges, Lq, grid, win);
@@ -298,11 +311,7 @@ void attention_backward_dq(__global float* dq, int dqo, __global float* D,
     out += oo + bh * Lq * d;
     k += ko + bh * Lk * d;
     v += vo + bh * Lk * d;
-    if (lid < AR) {
-        rowIdx[lid] = row_at(block, lid, Lq, grid);
-    }
-    barrier(CLK_LOCAL_MEM_FENCE);
-    int i = rowIdx[r];
+    int i = block_rows(rowIdx, block, Lq, grid);
     load_rows(Qs, q, rowIdx, AR, d);
     load_rows(DOs, dout, rowIdx, AR, d);
     // D_i = Σ_c dout_ic out_ic: lanes' partial sums, then added in lane order
@@ -328,14 +337,7 @@ void attention_backward_dq(__global float* dq, int dqo, __global float* D,
     }
     for (int t0 = next_key_tile(0, keys, rowIdx, ranges, Lq, grid); t0 < keys.n;
          t0 = next_key_tile(t0 + AC, keys, rowIdx, ranges, Lq, grid)) {
-        int cols = min(AC, keys.n - t0);
-        if (lid < AC) {
-            colIdx[lid] = lid < cols ? span_at(keys, t0 + lid, grid) : -1;
-        }
-        barrier(CLK_LOCAL_MEM_FENCE);
-        load_rows(Ks, k, colIdx, AC, d);
-        load_rows(Vs, v, colIdx, AC, d);
-        barrier(CLK_LOCAL_MEM_FENCE);
+        load_key_tile(Ks, Vs, colIdx, k, v, keys, t0, d, grid);
         for (int u = t; u < AC; u += AT) {
             float s = tile_logit(Qs + r * DP, Ks + u * DP, d, scale, i, colIdx[u], bias, bo, Lk, ranges, Lq, grid,
                                  win);
@@ -388,11 +390,7 @@ void attention_backward_dkdv(__global float* dk, int dko, __global float* dv, in
     dout += doo + bh * Lq * d;
     k += ko + bh * Lk * d;
     v += vo + bh * Lk * d;
-    if (lid < AR) {
-        rowIdx[lid] = row_at(block, lid, Lk, grid);
-    }
-    barrier(CLK_LOCAL_MEM_FENCE);
-    int j = rowIdx[r];
+    int j = block_rows(rowIdx, block, Lk, grid);
     load_rows(Ks, k, rowIdx, AR, d);
     load_rows(Vs, v, rowIdx, AR, d);
     // the queries that can see a key of the block: dense, all Lq (tiles tested against the ranges below);

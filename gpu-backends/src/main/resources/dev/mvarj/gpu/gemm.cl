@@ -95,6 +95,17 @@ inline void stash(__local float* dst, const float4* regs, int count, int transpo
     }
 }
 
+// dst[4g .. 4g + 3] = the float4 at src + g·stride, for g < groups: a work-item's row (or column) groups of a slice
+inline void unpack4(float* dst, int groups, __local const float* src, int stride) {
+    for (int g = 0; g < groups; g++) {
+        float4 v = vload4(0, src + g * stride);
+        dst[4 * g] = v.x;
+        dst[4 * g + 1] = v.y;
+        dst[4 * g + 2] = v.z;
+        dst[4 * g + 3] = v.w;
+    }
+}
+
 inline void gemm_tile(int transA, int transB, int M, int N, int K, float alpha,
                       __global const float* A, int lda, __global const float* B, int ldb,
                       float beta, __global float* C, int ldc, __local float* As, __local float* Bs) {
@@ -129,20 +140,8 @@ inline void gemm_tile(int transA, int transB, int M, int N, int K, float alpha,
         __local const float* bs = Bs + cur * TK * SB;
         for (int kk = 0; kk < TK; kk++) {
             float a[RM], b[RN];
-            for (int i = 0; i < RM / 4; i++) {
-                float4 v = vload4(0, as + kk * SA + ty * 4 + i * 4 * LY);
-                a[4 * i] = v.x;
-                a[4 * i + 1] = v.y;
-                a[4 * i + 2] = v.z;
-                a[4 * i + 3] = v.w;
-            }
-            for (int j = 0; j < RN / 4; j++) {
-                float4 v = vload4(0, bs + kk * SB + tx * 4 + j * 4 * LX);
-                b[4 * j] = v.x;
-                b[4 * j + 1] = v.y;
-                b[4 * j + 2] = v.z;
-                b[4 * j + 3] = v.w;
-            }
+            unpack4(a, RM / 4, as + kk * SA + ty * 4, 4 * LY);
+            unpack4(b, RN / 4, bs + kk * SB + tx * 4, 4 * LX);
             for (int i = 0; i < RM; i++) {
                 for (int j = 0; j < RN; j++) {
                     acc[i][j] = fma(a[i], b[j], acc[i][j]);
