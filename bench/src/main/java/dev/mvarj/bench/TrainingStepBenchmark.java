@@ -76,24 +76,32 @@ public class TrainingStepBenchmark {
             pool = new WorkerPool(threads);
             scope = Backends.useCpu(new SimdBackend(pool));
         }
-        TransformerConfig cfg = switch (size) {
+        trainer = trainer(size, model, Device.parse(device), 32);
+    }
+
+    /** The model config of a {@code size} (see the class comment). */
+    static TransformerConfig config(String size) {
+        return switch (size) {
             case "fashion" -> new TransformerConfig(4, 128, 4, 256, 16, 10, ScaleSchedule.small(), 0f, 0.1f, 1e-3f,
                     4, 3);
             case "d16" -> new TransformerConfig(16, 1024, 16, 4096, 32, 1000,
                     new ScaleSchedule(new int[]{1, 2, 3, 4, 5, 6, 8, 10, 13, 16}), 0.1f, 0.1f, 1e-3f, 8, 7);
             default -> throw new IllegalArgumentException("size: fashion or d16, got " + size);
         };
-        int batch = 32;
+    }
+
+    /** A trainer of {@code model} (var or mvar, all groups each step) at {@code size} on random tokens. */
+    static TransformerTrainer trainer(String size, String model, Device device, int batch) throws IOException {
+        TransformerConfig cfg = config(size);
         Rng rng = new Rng(1);
         NextScaleTransformer net = new NextScaleTransformer(cfg, rng);
         var pattern = AttentionPattern.valueOf(model.toUpperCase());
         var o = new TransformerTrainer.Options(pattern, TransformerTrainer.MvarMode.ALL, 2, 1_000_000, batch, 1e-4,
                 0.0, 0.05, 2f, 0f, 1, 0, 1_000_000);
-        trainer = new TransformerTrainer(net, rng, TokenSet.random(cfg, 4 * batch, 2), o,
+        return new TransformerTrainer(net, rng, TokenSet.random(cfg, 4 * batch, 2), o,
                 Files.createTempDirectory("mvarj-bench"), new PrintStream(OutputStream.nullOutputStream()), null,
-                Device.parse(device));
+                device);
     }
-
 
     @TearDown
     public void tearDown() {

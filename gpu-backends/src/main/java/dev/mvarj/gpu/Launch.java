@@ -30,15 +30,21 @@ final class Launch {
     private record Ints(int[] v) implements Arg {
     }
 
+    /** Where a launch goes once its arguments are set: the backend checks the sizes, enqueues and records it. */
+    @FunctionalInterface
+    interface Enqueuer {
+        void enqueue(MemorySegment kernel, String name, long[] global, long[] local);
+    }
+
     private final OpenCl cl;
-    private final MemorySegment queue;
+    private final Enqueuer enqueuer;
     private final MemorySegment kernel;
     private final String name;
     private final List<Arg> args = new ArrayList<>();
 
-    Launch(OpenCl cl, MemorySegment queue, MemorySegment kernel, String name) {
+    Launch(OpenCl cl, Enqueuer enqueuer, MemorySegment kernel, String name) {
         this.cl = cl;
-        this.queue = queue;
+        this.enqueuer = enqueuer;
         this.kernel = kernel;
         this.name = name;
     }
@@ -82,6 +88,6 @@ final class Launch {
                 }
             }
         }
-        cl.enqueueKernel(queue, kernel, global, local, name);
+        enqueuer.enqueue(kernel, name, global, local);
     }
 }

@@ -32,6 +32,7 @@ final class OpenCl {
     static final int CL_DEVICE_MAX_COMPUTE_UNITS = 0x1002;
     static final int CL_DEVICE_MAX_WORK_GROUP_SIZE = 0x1004;
     static final int CL_DEVICE_MAX_MEM_ALLOC_SIZE = 0x1010;
+    static final int CL_DEVICE_SINGLE_FP_CONFIG = 0x101B;
     static final int CL_DEVICE_GLOBAL_MEM_SIZE = 0x101F;
     static final int CL_DEVICE_LOCAL_MEM_SIZE = 0x1023;
     static final int CL_DEVICE_NAME = 0x102B;
@@ -39,6 +40,15 @@ final class OpenCl {
     static final int CL_DRIVER_VERSION = 0x102D;
     static final int CL_DEVICE_VERSION = 0x102F;
     static final int CL_PROGRAM_BUILD_LOG = 0x1183;
+    static final int CL_KERNEL_WORK_GROUP_SIZE = 0x11B0;
+    static final int CL_KERNEL_LOCAL_MEM_SIZE = 0x11B2;
+    static final int CL_PROFILING_COMMAND_START = 0x1282;
+    static final int CL_PROFILING_COMMAND_END = 0x1283;
+
+    /** CL_DEVICE_SINGLE_FP_CONFIG bit: the device can round float {@code /} and {@code sqrt} correctly. */
+    static final long CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT = 1L << 7;
+    /** Command-queue property: every command's event carries start and end times. */
+    static final long CL_QUEUE_PROFILING_ENABLE = 1L << 1;
 
     static final long CL_DEVICE_TYPE_CPU = 1L << 1;
     static final long CL_DEVICE_TYPE_GPU = 1L << 2;
@@ -64,6 +74,7 @@ final class OpenCl {
     private final MethodHandle enqueueFillBuffer, flush, finish, waitForEvents;
     private final MethodHandle releaseMemObject, releaseKernel, releaseProgram, releaseCommandQueue;
     private final MethodHandle releaseContext, releaseEvent;
+    private final MethodHandle getKernelWorkGroupInfo, getEventProfilingInfo;
 
     private OpenCl(SymbolLookup lib) {
         Linker linker = Linker.nativeLinker();
@@ -115,6 +126,10 @@ final class OpenCl {
         releaseCommandQueue = h.of("clReleaseCommandQueue", release);
         releaseContext = h.of("clReleaseContext", release);
         releaseEvent = h.of("clReleaseEvent", release);
+        getKernelWorkGroupInfo = h.of("clGetKernelWorkGroupInfo",
+                FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, JAVA_LONG, ADDRESS, ADDRESS));
+        getEventProfilingInfo = h.of("clGetEventProfilingInfo",
+                FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG, ADDRESS, ADDRESS));
     }
 
     /** The bindings; throws {@link IllegalStateException} (with the cause) when the ICD loader cannot be loaded. */
@@ -267,11 +282,12 @@ final class OpenCl {
         }
     }
 
-    /** An in-order queue without profiling. */
-    MemorySegment createQueue(MemorySegment context, MemorySegment device) {
+    /** An in-order queue; {@code profiling} sets CL_QUEUE_PROFILING_ENABLE (events carry device times). */
+    MemorySegment createQueue(MemorySegment context, MemorySegment device, boolean profiling) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment err = arena.allocate(JAVA_INT);
-            MemorySegment q = (MemorySegment) createCommandQueue.invokeExact(context, device, 0L, err);
+            MemorySegment q = (MemorySegment) createCommandQueue.invokeExact(context, device,
+                    profiling ? CL_QUEUE_PROFILING_ENABLE : 0L, err);
             check("clCreateCommandQueue", err.get(JAVA_INT, 0));
             return q;
         } catch (Throwable t) {
@@ -350,20 +366,59 @@ final class OpenCl {
         }
     }
 
-    /** Enqueues an ND-range; {@code local} may be null (the driver chooses). */
-    void enqueueKernel(MemorySegment queue, MemorySegment kernel, long[] global, long[] local, String kernelName) {
+    /**
+     * A {@code size_t} or {@code cl_ulong} property of a kernel on a device (CL_KERNEL_WORK_GROUP_SIZE: the largest
+     * work-group this kernel can run with, given its registers and local memory; CL_KERNEL_LOCAL_MEM_SIZE).
+     */
+    long kernelLong(MemorySegment kernel, MemorySegment device, int param, String kernelName) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment v = arena.allocate(JAVA_LONG);
+            int rc = (int) getKernelWorkGroupInfo.invokeExact(kernel, device, param, 8L, v, MemorySegment.NULL);
+            if (rc != 0) {
+                throw new OpenClException("clGetKernelWorkGroupInfo(" + kernelName + ")", rc);
+            }
+            return v.get(JAVA_LONG, 0);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * Enqueues an ND-range; {@code local} may be null (the driver chooses). With {@code event} true the command's
+     * event is returned (the caller releases it, see {@link #eventNanos}); otherwise NULL.
+     */
+    MemorySegment enqueueKernel(MemorySegment queue, MemorySegment kernel, long[] global, long[] local,
+                                String kernelName, boolean event) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment g = arena.allocateFrom(JAVA_LONG, global);
             MemorySegment l = local == null ? MemorySegment.NULL : arena.allocateFrom(JAVA_LONG, local);
+            MemorySegment slot = event ? arena.allocate(ADDRESS) : MemorySegment.NULL;
             int rc = (int) enqueueNDRangeKernel.invokeExact(queue, kernel, global.length, MemorySegment.NULL, g, l,
-                    0, MemorySegment.NULL, MemorySegment.NULL);
+                    0, MemorySegment.NULL, slot);
             if (rc != 0) {
                 throw new OpenClException("clEnqueueNDRangeKernel(" + kernelName + ", global "
                         + java.util.Arrays.toString(global) + ", local "
                         + (local == null ? "auto" : java.util.Arrays.toString(local)) + ")", rc);
             }
+            return event ? slot.get(ADDRESS, 0) : MemorySegment.NULL;
         } catch (Throwable t) {
             throw rethrow(t);
+        }
+    }
+
+    /** The device time of a finished command (CL_PROFILING_COMMAND_END − START, ns); releases its event. */
+    long eventNanos(MemorySegment event) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment start = arena.allocate(JAVA_LONG), end = arena.allocate(JAVA_LONG);
+            check("clGetEventProfilingInfo", (int) getEventProfilingInfo.invokeExact(event,
+                    CL_PROFILING_COMMAND_START, 8L, start, MemorySegment.NULL));
+            check("clGetEventProfilingInfo", (int) getEventProfilingInfo.invokeExact(event,
+                    CL_PROFILING_COMMAND_END, 8L, end, MemorySegment.NULL));
+            return end.get(JAVA_LONG, 0) - start.get(JAVA_LONG, 0);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        } finally {
+            release(event, releaseEvent);
         }
     }
 

@@ -13,8 +13,14 @@ import dev.mvarj.tensor.UnaryOp;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.function.Supplier;
 
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
@@ -27,23 +33,36 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
  * cannot run throws {@link UnsupportedOperationException} naming the op and the device. Synchronisation points are
  * the downloads, {@link #sumOfSquares} and the indexing kernels (which read back an index-error flag).
  *
+ * <p>Diagnostics (docs/gpu.md#diagnostics): every launch is checked against its kernel's
+ * {@code CL_KERNEL_WORK_GROUP_SIZE} and local memory before it is enqueued; the last {@value #RECENT_KERNELS}
+ * launches are remembered, so an error reported at a synchronisation (a kernel's fault surfaces there) names them;
+ * with {@value #PROFILE_PROPERTY} (or {@code MVARJ_OPENCL_PROFILE=1}) the queue records device times per kernel,
+ * which {@link #drainDeviceNanos()} hands to the autograd {@code OpProfiler}.
+ *
  * <p>Thread-safety: calls are serialised on the backend (kernel arguments are per-kernel state).
  */
 public final class OpenClBackend implements Backend, AutoCloseable {
 
     /** System property: work-group size of the row kernels (softmax, norms, reductions); default from the device. */
     public static final String ROW_WORK_GROUP_PROPERTY = "mvarj.opencl.rowWorkGroup";
+    /** System property: {@code true} creates the queue with CL_QUEUE_PROFILING_ENABLE (env MVARJ_OPENCL_PROFILE=1). */
+    public static final String PROFILE_PROPERTY = "mvarj.opencl.profile";
+    /** How many of the last launches an error at a synchronisation names. */
+    static final int RECENT_KERNELS = 8;
+    /** Profiled launches whose events are kept before the backend waits and reads their times. */
+    private static final int PENDING_EVENTS = 1024;
 
     private final OpenCl cl;
     private final OpenClDevice info;
     private final Device device;
     private final MemorySegment context;
-    private final MemorySegment queue;
+    private MemorySegment queue;
     private final ProgramCache programs;
     private final BufferPool pool;
     private final int rowWg;
     private final int ewLocal;
     private final GemmConfig gemm;
+    private final AttentionConfig attention;
     private final String options;
     /** Two ints an indexing kernel sets on a bad index (flag, index); a raw pool buffer, not a tensor. */
     private final MemorySegment errorFlag;
@@ -51,21 +70,33 @@ public final class OpenClBackend implements Backend, AutoCloseable {
     private final Map<AttentionMask.KeyRanges, MemorySegment> rangeBuffers = new LinkedHashMap<>(16, 0.75f, true);
     private static final int RANGE_CACHE = 32;
     private boolean closed;
+    /** Per kernel: {CL_KERNEL_WORK_GROUP_SIZE, CL_KERNEL_LOCAL_MEM_SIZE}, asked once per kernel object. */
+    private final Map<MemorySegment, long[]> kernelLimits = new HashMap<>();
+    /** The last launches, oldest first: "name global [..] local [..]". */
+    private final ArrayDeque<String> recent = new ArrayDeque<>();
+    private boolean profiling;
+    private final List<Map.Entry<String, MemorySegment>> pendingEvents = new ArrayList<>();
+    /** Per kernel name: {launches, device nanoseconds} while profiling. */
+    private final Map<String, long[]> kernelTimes = new LinkedHashMap<>();
+    private long undrainedNanos;
 
     /**
-     * Tile sizes of the GEMM kernel: a TM x TN tile of C per work-group of (TN/RN) x (TM/RM) items, each computing
-     * RM x RN outputs; TK is the depth of the local-memory slices.
+     * Tile sizes of the GEMM kernels (gemm.cl): a TM x TN tile of C per work-group of (TN/RN) x (TM/RM) items,
+     * each computing RM x RN outputs; TK is the depth of the local-memory slices, two of each operand
+     * (double-buffered) in {@link #localBytes()}. The largest configuration the device's work-group size and local
+     * memory allow is taken.
      */
     record GemmConfig(int tm, int tn, int tk, int rm, int rn) {
+        static final List<GemmConfig> CHOICES = List.of(new GemmConfig(128, 128, 16, 8, 8),
+                new GemmConfig(64, 64, 16, 4, 4), new GemmConfig(32, 32, 16, 4, 4), new GemmConfig(16, 16, 8, 4, 4));
+
         static GemmConfig forDevice(OpenClDevice d) {
-            long needLocal = 4L * 16 * (64 + 64);
-            if (d.maxWorkGroupSize() >= 256 && d.localMemBytes() >= needLocal) {
-                return new GemmConfig(64, 64, 16, 4, 4);
+            for (GemmConfig c : CHOICES) {
+                if (c.items() <= d.maxWorkGroupSize() && c.localBytes() <= d.localMemBytes()) {
+                    return c;
+                }
             }
-            if (d.maxWorkGroupSize() >= 64) {
-                return new GemmConfig(32, 32, 16, 4, 4);
-            }
-            return new GemmConfig(16, 16, 8, 4, 4);
+            return CHOICES.getLast();
         }
 
         int lx() {
@@ -76,8 +107,73 @@ public final class OpenClBackend implements Backend, AutoCloseable {
             return tm / rm;
         }
 
+        int items() {
+            return lx() * ly();
+        }
+
+        /** Two slices of op(A) (TK x (TM + 4)) and of op(B) (TK x (TN + 4)), in bytes. */
+        long localBytes() {
+            return 2L * 4 * tk * (tm + 4 + tn + 4);
+        }
+
         String options() {
             return " -DTM=" + tm + " -DTN=" + tn + " -DTK=" + tk + " -DRM=" + rm + " -DRN=" + rn;
+        }
+    }
+
+    /**
+     * Tiles of the attention kernels (attention.cl): a work-group of {@code rows} x {@code lanes} work-items owns
+     * {@code rows} queries (or keys) and streams tiles of {@code cols} keys (or queries) through local memory;
+     * {@code rows} is a square, the neighbourhood kernels' patch. Head dims are rounded up to a power of two
+     * (DH), so a model builds the program once per distinct head dim; {@code cols} is the widest tile whose
+     * backward footprint fits the device's local memory at that DH.
+     */
+    record AttentionConfig(int rows, int lanes, long localMemBytes) {
+        static AttentionConfig forDevice(OpenClDevice d) {
+            long wg = d.maxWorkGroupSize();
+            if (wg >= 256) {
+                return new AttentionConfig(16, 16, d.localMemBytes());
+            }
+            if (wg >= 64) {
+                return new AttentionConfig(4, 16, d.localMemBytes());
+            }
+            return new AttentionConfig(1, (int) Math.max(1, Integer.highestOneBit((int) Math.min(16, wg))),
+                    d.localMemBytes());
+        }
+
+        int items() {
+            return rows * lanes;
+        }
+
+        /** The head-dim bucket: a power of two, at least {@code lanes}. */
+        int dh(int d) {
+            return Math.max(lanes, Integer.highestOneBit(Math.max(1, d - 1)) << 1);
+        }
+
+        /** Local bytes of the largest kernel (dk/dv: K, V rows, Q, dout tiles, P and dS, lse and D of a tile). */
+        static long footprint(int rows, int cols, int dh) {
+            return 4L * ((2L * rows + 2L * cols) * (dh + 1) + 2L * rows * (cols + 1) + 4L * cols + 2L * rows);
+        }
+
+        /** The tile width at head dim d; throws when no tile fits the device's local memory. */
+        int cols(String op, int d) {
+            for (int c : new int[]{64, 32, 16, 8, 4}) {
+                if (footprint(rows, c, dh(d)) <= localMemBytes) {
+                    return c;
+                }
+            }
+            throw new UnsupportedOperationException(op + ": head dim " + d + " needs "
+                    + footprint(rows, 4, dh(d)) + " bytes of local memory for the smallest attention tile; the"
+                    + " device has " + localMemBytes);
+        }
+
+        int blocks(int L, int grid) {
+            int patch = (int) Math.round(Math.sqrt(rows)), tiles = (grid + patch - 1) / patch;
+            return grid == 0 ? (L + rows - 1) / rows : tiles * tiles;
+        }
+
+        String options(String op, int d) {
+            return " -DAR=" + rows + " -DAT=" + lanes + " -DAC=" + cols(op, d) + " -DDH=" + dh(d);
         }
     }
 
@@ -86,14 +182,16 @@ public final class OpenClBackend implements Backend, AutoCloseable {
         this.info = info;
         this.device = new Device("opencl", info.index());
         this.context = cl.createContext(info.id());
-        this.queue = cl.createQueue(context, info.id());
+        this.profiling = Boolean.getBoolean(PROFILE_PROPERTY) || "1".equals(System.getenv("MVARJ_OPENCL_PROFILE"));
+        this.queue = cl.createQueue(context, info.id(), profiling);
         this.programs = new ProgramCache(cl, context, info.id());
         this.pool = new BufferPool(cl, context, BufferPool.budgetFor(info));
         int maxWg = (int) Math.min(1024, Math.max(1, info.maxWorkGroupSize()));
         this.rowWg = Integer.highestOneBit(Math.min(maxWg, Integer.getInteger(ROW_WORK_GROUP_PROPERTY, 256)));
         this.ewLocal = Math.min(64, Integer.highestOneBit(maxWg));
         this.gemm = GemmConfig.forDevice(info);
-        this.options = "-cl-std=CL1.2 -DWG=" + rowWg;
+        this.attention = AttentionConfig.forDevice(info);
+        this.options = buildOptions(info, rowWg);
         this.errorFlag = pool.take(8);
     }
 
@@ -132,10 +230,106 @@ public final class OpenClBackend implements Backend, AutoCloseable {
         return programs.builds();
     }
 
-    /** Waits for every queued command (clFinish). */
+    /**
+     * The options every program is built with: OpenCL C 1.2, the row work-group size, and
+     * {@code -cl-fp32-correctly-rounded-divide-sqrt} where the device supports it (docs/gpu.md#precision).
+     */
+    static String buildOptions(OpenClDevice info, int rowWg) {
+        return "-cl-std=CL1.2 -DWG=" + rowWg
+                + (info.correctlyRoundedDivideSqrt() ? " -cl-fp32-correctly-rounded-divide-sqrt" : "");
+    }
+
+    /** The build options of this device's programs (without the per-program tile sizes). */
+    public String buildOptions() {
+        return options;
+    }
+
+    /** Waits for every queued command (clFinish); with profiling on, reads the device times of what ran. */
     @Override
     public synchronized void synchronize() {
-        cl.finish(queue);
+        atSync(() -> {
+            cl.finish(queue);
+            collectEvents();
+            return null;
+        });
+    }
+
+    /**
+     * Device nanoseconds of the kernels finished since the last call (after {@link #synchronize()}), or −1 when
+     * profiling is off. The autograd {@code OpProfiler} charges them to the op that queued the kernels.
+     */
+    @Override
+    public synchronized long drainDeviceNanos() {
+        if (!profiling) {
+            return -1;
+        }
+        synchronize();
+        long n = undrainedNanos;
+        undrainedNanos = 0;
+        return n;
+    }
+
+    /**
+     * Turns the profiling queue on or off (the start value comes from {@value #PROFILE_PROPERTY} or
+     * {@code MVARJ_OPENCL_PROFILE=1}): drains the current queue and replaces it.
+     */
+    public synchronized void setProfiling(boolean on) {
+        if (on == profiling) {
+            return;
+        }
+        synchronize();
+        cl.releaseQueue(queue);
+        queue = cl.createQueue(context, info.id(), on);
+        profiling = on;
+    }
+
+    /** Per kernel, {launches, device nanoseconds} recorded while profiling, in first-launch order. */
+    public synchronized Map<String, long[]> kernelTimes() {
+        synchronize();
+        Map<String, long[]> copy = new LinkedHashMap<>();
+        kernelTimes.forEach((k, v) -> copy.put(k, v.clone()));
+        return copy;
+    }
+
+    /** The last launches, oldest first, as "kernel global [..] local [..]". */
+    public synchronized List<String> recentKernels() {
+        return List.copyOf(recent);
+    }
+
+    /** Runs a call that waits for the device; an OpenCL error there is rethrown naming the last launches. */
+    private <T> T atSync(Supplier<T> call) {
+        try {
+            return call.get();
+        } catch (OpenClException e) {
+            throw withRecentKernels(e);
+        }
+    }
+
+    /**
+     * The error of a synchronisation with the launches that may have caused it: a kernel's fault (an
+     * out-of-bounds access, say) is reported by the next call that waits, not by the launch.
+     */
+    OpenClException withRecentKernels(OpenClException e) {
+        return new OpenClException(e.call(), e.code(), "the last kernels enqueued on " + device + " (oldest first):\n  " + String.join("\n  ", recent));
+    }
+
+    /** A blocking read: a synchronisation point, so an error names the last launches. */
+    private void readSync(MemorySegment mem, long offset, MemorySegment host) {
+        atSync(() -> {
+            cl.read(queue, mem, offset, host);
+            return null;
+        });
+    }
+
+    private void collectEvents() {
+        for (Map.Entry<String, MemorySegment> e : pendingEvents) {
+            long ns = cl.eventNanos(e.getValue());
+            long[] t = kernelTimes.computeIfAbsent(e.getKey(), k -> new long[2]);
+            t[0]++;
+            t[1] += ns;
+            undrainedNanos += ns;
+        }
+        pendingEvents.clear();
     }
 
     /**
@@ -152,7 +346,7 @@ public final class OpenClBackend implements Backend, AutoCloseable {
             return;
         }
         closed = true;
-        cl.finish(queue);
+        synchronize();
         pool.give(errorFlag, 8);
         rangeBuffers.forEach((r, mem) -> pool.give(mem, 8L * r.rows()));
         rangeBuffers.clear();
@@ -165,11 +359,62 @@ public final class OpenClBackend implements Backend, AutoCloseable {
     // ---------------------------------------------------------------------------------------------- plumbing
 
     private Launch launch(String program, String kernel) {
+        return launch(program, "", kernel);
+    }
+
+    /** A launch of {@code kernel} from {@code program}.cl built with the common options plus {@code extra}. */
+    private Launch launch(String program, String extra, String kernel) {
         if (closed) {
             throw new IllegalStateException(device + " backend is closed");
         }
-        String opts = program.equals("gemm") ? options + gemm.options() : options;
-        return new Launch(cl, queue, programs.kernel(program, opts, kernel), kernel);
+        return new Launch(cl, this::enqueue, programs.kernel(program, options + extra, kernel), kernel);
+    }
+
+    /** Checks a launch against its kernel's limits, enqueues it and remembers it (see the class comment). */
+    void enqueue(MemorySegment kernel, String name, long[] global, long[] local) {
+        checkLimits(kernel, name, local);
+        String what = name + " global " + Arrays.toString(global) + " local "
+                + (local == null ? "auto" : Arrays.toString(local));
+        recent.addLast(what);
+        if (recent.size() > RECENT_KERNELS) {
+            recent.removeFirst();
+        }
+        MemorySegment event = cl.enqueueKernel(queue, kernel, global, local, name, profiling);
+        if (profiling) {
+            pendingEvents.add(Map.entry(name, event));
+            if (pendingEvents.size() >= PENDING_EVENTS) {
+                synchronize();
+            }
+        }
+    }
+
+    /**
+     * A work-group larger than CL_KERNEL_WORK_GROUP_SIZE (what this kernel's registers and local memory allow on
+     * this device, often less than the device's maximum), or a kernel needing more local memory than the device
+     * has, is refused here with both numbers, rather than as CL_INVALID_WORK_GROUP_SIZE or
+     * CL_OUT_OF_RESOURCES from the driver.
+     */
+    void checkLimits(MemorySegment kernel, String name, long[] local) {
+        long[] lim = kernelLimits.computeIfAbsent(kernel, k -> new long[]{
+                cl.kernelLong(k, info.id(), OpenCl.CL_KERNEL_WORK_GROUP_SIZE, name),
+                cl.kernelLong(k, info.id(), OpenCl.CL_KERNEL_LOCAL_MEM_SIZE, name)});
+        if (local != null) {
+            long items = Arrays.stream(local).reduce(1, (a, b) -> a * b);
+            if (items > lim[0]) {
+                throw new IllegalStateException("kernel " + name + " on " + device + ": a work-group of " + items
+                        + " work-items " + Arrays.toString(local) + " exceeds CL_KERNEL_WORK_GROUP_SIZE = " + lim[0]
+                        + " for this kernel (device maximum " + info.maxWorkGroupSize() + ")");
+            }
+        }
+        if (lim[1] > info.localMemBytes()) {
+            throw new IllegalStateException("kernel " + name + " on " + device + ": needs " + lim[1]
+                    + " bytes of local memory (CL_KERNEL_LOCAL_MEM_SIZE), the device has " + info.localMemBytes());
+        }
+    }
+
+    /** The kernel object of {@code kernel} in {@code program}.cl with the common options (tests of the checks). */
+    MemorySegment kernelObject(String program, String kernel) {
+        return programs.kernel(program, options, kernel);
     }
 
     /** The buffer of a tensor of this device; a tensor from elsewhere is an error (no silent host copy). */
@@ -226,7 +471,7 @@ public final class OpenClBackend implements Backend, AutoCloseable {
     private void checkIndexError(String op, int n) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment host = arena.allocate(JAVA_INT, 2);
-            cl.read(queue, errorFlag, 0, host);
+            readSync(errorFlag, 0, host);
             if (host.getAtIndex(JAVA_INT, 0) != 0) {
                 throw new IndexOutOfBoundsException(op + ": index " + host.getAtIndex(JAVA_INT, 1)
                         + " out of range [0, " + n + ")");
@@ -324,7 +569,7 @@ public final class OpenClBackend implements Backend, AutoCloseable {
         }
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment staging = arena.allocate(bytes, 64);
-            cl.read(queue, mem(op, packed), (long) packed.offset() * 4, staging);
+            readSync(mem(op, packed), (long) packed.offset() * 4, staging);
             heap.copyFrom(staging);
         } finally {
             if (packed != src) {
@@ -370,10 +615,11 @@ public final class OpenClBackend implements Backend, AutoCloseable {
         if (batch == 0 || M == 0 || N == 0) {
             return;
         }
-        launch("gemm", "gemm_tiled")
+        String kernel = "gemm_" + (transA ? "t" : "n") + (transB ? "t" : "n");
+        launch("gemm", gemm.options(), kernel)
                 .i(M).i(N).i(K).f(alpha)
-                .mem(mem("gemm", f32("gemm", a))).i(a.offset()).i(lda).i(strideA).i(transA ? 1 : 0)
-                .mem(mem("gemm", f32("gemm", b))).i(b.offset()).i(ldb).i(strideB).i(transB ? 1 : 0)
+                .mem(mem("gemm", f32("gemm", a))).i(a.offset()).i(lda).i(strideA)
+                .mem(mem("gemm", f32("gemm", b))).i(b.offset()).i(ldb).i(strideB)
                 .f(beta).mem(mem("gemm", f32("gemm", c))).i(c.offset()).i(ldc).i(strideC)
                 .run(new long[]{(long) ((N + gemm.tn() - 1) / gemm.tn()) * gemm.lx(),
                                 (long) ((M + gemm.tm() - 1) / gemm.tm()) * gemm.ly(), batch},
@@ -423,7 +669,10 @@ public final class OpenClBackend implements Backend, AutoCloseable {
         contiguous("unary", f32("unary " + op, out));
         f32("unary " + op, x);
         int n = out.numel();
-        if (n > 0) {
+        if (n > 0 && x.isContiguous() && x.numel() == n) {
+            run1d(launch("elementwise", "unary_flat").mem(mem("unary", out)).i(out.offset()).mem(mem("unary", x))
+                    .i(x.offset()).i(n).i(unaryCode(op)), n);
+        } else if (n > 0) {
             run1d(launch("elementwise", "unary_f32").mem(mem("unary", out)).mem(mem("unary", x))
                     .struct(StridedLayout.pack("unary", n, out, x)).i(unaryCode(op)), n);
         }
@@ -436,10 +685,25 @@ public final class OpenClBackend implements Backend, AutoCloseable {
         f32(name, a);
         f32(name, b);
         int n = out.numel();
-        if (n > 0) {
+        int as = flatStep(a, n), bs = flatStep(b, n);
+        if (n > 0 && as >= 0 && bs >= 0) {
+            run1d(launch("elementwise", "binary_flat").mem(mem(name, out)).i(out.offset()).mem(mem(name, a))
+                    .i(a.offset()).i(as).mem(mem(name, b)).i(b.offset()).i(bs).i(n).i(binaryCode(op)), n);
+        } else if (n > 0) {
             run1d(launch("elementwise", "binary_f32").mem(mem(name, out)).mem(mem(name, a)).mem(mem(name, b))
                     .struct(StridedLayout.pack(name, n, out, a, b)).i(binaryCode(op)), n);
         }
+    }
+
+    /**
+     * The step of an operand of n elements on the element-wise fast path: 1 when it is contiguous with n elements,
+     * 0 when it is one value broadcast (every stride 0), −1 when it needs the strided kernel.
+     */
+    private static int flatStep(Tensor t, int n) {
+        if (t.isContiguous() && t.numel() == n) {
+            return 1;
+        }
+        return Arrays.stream(t.strides()).allMatch(st -> st == 0) ? 0 : -1;
     }
 
     @Override
@@ -477,10 +741,45 @@ public final class OpenClBackend implements Backend, AutoCloseable {
         if (inner == 1) {
             runRows(launch("reduce", "reduce_rows").mem(mem("reduce", out)).i(out.offset()).mem(mem("reduce", x))
                     .i(x.offset()).i(n).i(reduceCode(op)), outer);
-        } else {
-            run1d(launch("reduce", "reduce_cols").mem(mem("reduce", out)).i(out.offset()).mem(mem("reduce", x))
-                    .i(x.offset()).i(outer).i(n).i(inner).i(reduceCode(op)), (long) outer * inner);
+            return;
         }
+        int chunks = reduceChunks(n);
+        long bytes = 4L * outer * chunks * inner;
+        MemorySegment part = pool.take(bytes);
+        try {
+            runColumns(launch("reduce", "reduce_cols_partial").mem(part).mem(mem("reduce", x)).i(x.offset()).i(n)
+                    .i(inner).i(chunks).i(reduceCode(op)), inner, outer * chunks);
+            reduceChunksInto(out, part, 0, outer, chunks, inner, reduceCode(op), n, false);
+        } finally {
+            pool.give(part, bytes);         // the in-order queue runs the final pass before any reuse
+        }
+    }
+
+    /** Rows per chunk of a two-pass column reduction: each lane of a work-group sums at least this / RL rows. */
+    static final int REDUCE_CHUNK_ROWS = 64;
+
+    /**
+     * The chunks of a column reduction over n rows: a function of n alone, so the order of additions, and with it
+     * the result, is the same on every run.
+     */
+    static int reduceChunks(int n) {
+        return Math.max(1, Math.min(1024, (n + REDUCE_CHUNK_ROWS - 1) / REDUCE_CHUNK_ROWS));
+    }
+
+    /** Pass 1 of a column reduction: groups of (RC columns, RL lanes) over (columns, 1, slabs). */
+    private void runColumns(Launch l, int columns, int slabs) {
+        int rc = Math.min(32, rowWg), rl = rowWg / rc;
+        l.run(new long[]{roundUp(columns, rc), rl, slabs}, new long[]{rc, rl, 1});
+    }
+
+    /**
+     * Pass 2: part (outer, chunks, inner) from float {@code partOffset} -> out (outer, inner), chunks in order;
+     * {@code add} adds into out.
+     */
+    private void reduceChunksInto(Tensor out, MemorySegment part, int partOffset, int outer, int chunks, int inner,
+                                  int op, int count, boolean add) {
+        run1d(launch("reduce", "reduce_cols_final").mem(mem("reduce", out)).i(out.offset()).mem(part).i(partOffset)
+                .i(outer).i(chunks).i(inner).i(op).i(count).i(add ? 1 : 0), (long) outer * inner);
     }
 
     // x (outer, n, inner) -> out (outer, inner) I32
@@ -534,20 +833,28 @@ public final class OpenClBackend implements Backend, AutoCloseable {
 
     // ---------------------------------------------------------------------------------------------- optimiser
 
-    /** Partial sums per work-group, added on the host in order: the result does not depend on timing. */
+    /** Work-groups of the sum of squares: up to 1024, each item summing at least 4 elements; a function of n. */
+    int sumOfSquaresGroups(int n) {
+        return (int) Math.max(1, Math.min(1024, ((long) n + 4L * rowWg - 1) / (4L * rowWg)));
+    }
+
+    /**
+     * Two passes: the device's work-groups each sum a fixed stride of the elements (a tree within the group), the
+     * host adds the partial sums in order in double. The result does not depend on timing.
+     */
     @Override
     public synchronized double sumOfSquares(Tensor x, int n) {
         if (n == 0) {
             return 0;
         }
-        int groups = (int) Math.min(64, (n + rowWg - 1) / rowWg);
+        int groups = sumOfSquaresGroups(n);
         long bytes = 4L * groups;
         MemorySegment partials = pool.take(bytes);
         try (Arena arena = Arena.ofConfined()) {
             launch("reduce", "sum_squares").mem(partials).mem(mem("sumOfSquares", x)).i(x.offset()).i(n)
                     .run(new long[]{(long) groups * rowWg}, new long[]{rowWg});
             MemorySegment host = arena.allocate(JAVA_FLOAT, groups);
-            cl.read(queue, partials, 0, host);
+            readSync(partials, 0, host);
             double s = 0;
             for (int g = 0; g < groups; g++) {
                 s += host.getAtIndex(JAVA_FLOAT, g);
@@ -584,7 +891,7 @@ public final class OpenClBackend implements Backend, AutoCloseable {
     // dout (outer, m, inner), index (m) -> dx (outer, n, inner) +=
     @Override
     public synchronized void indexAdd(Tensor dx, Tensor dout, Tensor index, int outer, int n, int inner, int m) {
-        indexKernel("indexAdd", "index_add", dx, dout, index, outer, n, inner, m, (long) outer * inner);
+        accumulateKernel("indexAdd", "index_add", dx, dout, index, outer, n, inner, m);
     }
 
     // x (outer, n, inner), index (outer, m, inner) -> out (outer, m, inner)
@@ -596,7 +903,7 @@ public final class OpenClBackend implements Backend, AutoCloseable {
     // dout (outer, m, inner), index (outer, m, inner) -> dx (outer, n, inner) +=
     @Override
     public synchronized void scatterAdd(Tensor dx, Tensor dout, Tensor index, int outer, int n, int inner, int m) {
-        indexKernel("scatterAdd", "scatter_add", dx, dout, index, outer, n, inner, m, (long) outer * inner);
+        accumulateKernel("scatterAdd", "scatter_add", dx, dout, index, outer, n, inner, m);
     }
 
     private void indexKernel(String op, String kernel, Tensor dst, Tensor src, Tensor index, int outer, int n,
@@ -608,6 +915,47 @@ public final class OpenClBackend implements Backend, AutoCloseable {
         run1d(launch("index", kernel).mem(mem(op, dst)).i(dst.offset()).mem(mem(op, src)).i(src.offset())
                 .mem(mem(op, index)).i(index.offset()).i(outer).i(n).i(inner).i(m).mem(errorFlag), items);
         checkIndexError(op, n);
+    }
+
+    /** Indices per chunk of index_add / scatter_add, and the most bytes their per-chunk partial sums may take. */
+    static final int INDEX_CHUNK = 64;
+    static final long INDEX_PARTIAL_BYTES = 64L << 20;
+
+    /** Chunks of an index accumulation of m indices into (outer, n, inner): a function of the sizes alone. */
+    static int indexChunks(int outer, int n, int inner, int m) {
+        long slice = 4L * outer * n * inner;
+        return (int) Math.max(1, Math.min((m + INDEX_CHUNK - 1) / INDEX_CHUNK, INDEX_PARTIAL_BYTES / slice));
+    }
+
+    /**
+     * index_add / scatter_add: one chunk adds into dx directly, in the reference's order; several chunks add into
+     * zeroed slices of a partial buffer that pass 2 adds into dx in chunk order (see index.cl).
+     */
+    private void accumulateKernel(String op, String kernel, Tensor dx, Tensor dout, Tensor index, int outer, int n,
+                                  int inner, int m) {
+        if (outer * inner == 0 || m == 0) {
+            return;
+        }
+        int chunks = indexChunks(outer, n, inner, m);
+        resetErrorFlag();
+        long bytes = 4L * chunks * outer * n * inner;
+        MemorySegment part = chunks == 1 ? null : pool.take(bytes);
+        try {
+            if (part != null) {
+                cl.fill(queue, part, 0, 0, bytes);
+            }
+            run1d(launch("index", kernel).mem(part == null ? mem(op, dx) : part).i(part == null ? dx.offset() : 0)
+                    .mem(mem(op, dout)).i(dout.offset()).mem(mem(op, index)).i(index.offset()).i(outer).i(n)
+                    .i(inner).i(m).mem(errorFlag).i(chunks), (long) outer * inner * chunks);
+            if (part != null) {
+                reduceChunksInto(dx, part, 0, 1, chunks, outer * n * inner, 0, 1, true);
+            }
+            checkIndexError(op, n);
+        } finally {
+            if (part != null) {
+                pool.give(part, bytes);
+            }
+        }
     }
 
     // ---------------------------------------------------------------------------------------------- norms, loss
@@ -638,9 +986,18 @@ public final class OpenClBackend implements Backend, AutoCloseable {
                 .i(dout.offset()).mem(mem(op, x)).i(x.offset()).mem(mem(op, mean)).i(mean.offset())
                 .mem(mem(op, rstd)).i(rstd.offset()).mem(memOrNull(op, w)).i(w == null ? 0 : w.offset()).i(C), rows);
         if (w != null) {
-            run1d(launch("norm", "layer_norm_backward_dwdb").mem(mem(op, dw)).i(dw.offset()).mem(mem(op, db))
-                    .i(db.offset()).mem(mem(op, dout)).i(dout.offset()).mem(mem(op, x)).i(x.offset())
-                    .mem(mem(op, mean)).i(mean.offset()).mem(mem(op, rstd)).i(rstd.offset()).i(rows).i(C), C);
+            int chunks = reduceChunks(rows);
+            long bytes = 8L * chunks * C;
+            MemorySegment part = pool.take(bytes);                // dw chunks, then db chunks
+            try {
+                runColumns(launch("norm", "layer_norm_backward_dwdb_partial").mem(part).mem(mem(op, dout))
+                        .i(dout.offset()).mem(mem(op, x)).i(x.offset()).mem(mem(op, mean)).i(mean.offset())
+                        .mem(mem(op, rstd)).i(rstd.offset()).i(rows).i(C).i(chunks), C, chunks);
+                reduceChunksInto(dw, part, 0, 1, chunks, C, 0, rows, false);
+                reduceChunksInto(db, part, chunks * C, 1, chunks, C, 0, rows, false);
+            } finally {
+                pool.give(part, bytes);
+            }
         }
     }
 
@@ -741,6 +1098,7 @@ public final class OpenClBackend implements Backend, AutoCloseable {
                 B, H, N, N, d, scale, grid, kernel);
     }
 
+    // q (B,H,Lq,d), k, v (B,H,Lk,d) -> out (B,H,Lq,d), lse (B,H,Lq)
     private void attentionForward(String op, Tensor out, Tensor lse, Tensor q, Tensor k, Tensor v, MaskArgs m,
                                   int B, int H, int Lq, int Lk, int d, float scale, int grid, int kernel) {
         for (Tensor t : new Tensor[]{out, lse, q, k, v}) {
@@ -749,10 +1107,12 @@ public final class OpenClBackend implements Backend, AutoCloseable {
         if (B * H * Lq == 0) {
             return;
         }
-        runRows(launch("attention", "attention_forward").mem(mem(op, out)).i(out.offset()).mem(mem(op, lse))
+        AttentionConfig ac = attention;
+        launch("attention", ac.options(op, d), "attention_forward").mem(mem(op, out)).i(out.offset()).mem(mem(op, lse))
                 .i(lse.offset()).mem(mem(op, q)).i(q.offset()).mem(mem(op, k)).i(k.offset()).mem(mem(op, v))
                 .i(v.offset()).mem(m.bias()).i(m.biasOffset()).mem(m.ranges()).i(0).i(Lq).i(Lk).i(d).f(scale)
-                .i(grid).i(kernel), B * H * Lq);
+                .i(grid).i(kernel)
+                .run(new long[]{(long) ac.blocks(Lq, grid) * ac.items(), (long) B * H}, new long[]{ac.items(), 1});
     }
 
     // dout, q, out (B,H,Lq,d), k, v (B,H,Lk,d), lse (B,H,Lq) -> dq (B,H,Lq,d), dk, dv (B,H,Lk,d)
@@ -790,20 +1150,26 @@ public final class OpenClBackend implements Backend, AutoCloseable {
         }
         long dBytes = 4L * Math.max(1, B * H * Lq);
         MemorySegment D = pool.take(dBytes);
+        AttentionConfig ac = attention;
+        String opts = ac.options(op, d);
         try {
             if (Lq > 0) {
-                runRows(launch("attention", "attention_backward_dq").mem(mem(op, dq)).i(dq.offset()).mem(D)
+                launch("attention", opts, "attention_backward_dq").mem(mem(op, dq)).i(dq.offset()).mem(D)
                         .mem(mem(op, dout)).i(dout.offset()).mem(mem(op, q)).i(q.offset()).mem(mem(op, k))
                         .i(k.offset()).mem(mem(op, v)).i(v.offset()).mem(mem(op, out)).i(out.offset())
                         .mem(mem(op, lse)).i(lse.offset()).mem(m.bias()).i(m.biasOffset()).mem(m.ranges()).i(0)
-                        .i(Lq).i(Lk).i(d).f(scale).i(grid).i(kernel), B * H * Lq);
+                        .i(Lq).i(Lk).i(d).f(scale).i(grid).i(kernel)
+                        .run(new long[]{(long) ac.blocks(Lq, grid) * ac.items(), (long) B * H},
+                                new long[]{ac.items(), 1});
             }
             if (Lk > 0) {
-                runRows(launch("attention", "attention_backward_dkdv").mem(mem(op, dk)).i(dk.offset())
+                launch("attention", opts, "attention_backward_dkdv").mem(mem(op, dk)).i(dk.offset())
                         .mem(mem(op, dv)).i(dv.offset()).mem(D).mem(mem(op, dout)).i(dout.offset())
                         .mem(mem(op, q)).i(q.offset()).mem(mem(op, k)).i(k.offset()).mem(mem(op, v)).i(v.offset())
                         .mem(mem(op, lse)).i(lse.offset()).mem(m.bias()).i(m.biasOffset()).mem(m.ranges()).i(0)
-                        .i(Lq).i(Lk).i(d).f(scale).i(grid).i(kernel), B * H * Lk);
+                        .i(Lq).i(Lk).i(d).f(scale).i(grid).i(kernel)
+                        .run(new long[]{(long) ac.blocks(Lk, grid) * ac.items(), (long) B * H},
+                                new long[]{ac.items(), 1});
             }
         } finally {
             pool.give(D, dBytes);       // safe: the in-order queue runs both kernels before any later user

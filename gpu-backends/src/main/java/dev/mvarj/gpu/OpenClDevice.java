@@ -21,10 +21,12 @@ import java.util.List;
  * @param localMemBytes    local (shared) memory per work-group
  * @param globalMemBytes   global memory
  * @param maxAllocBytes    the largest single buffer
+ * @param singleFpConfig   CL_DEVICE_SINGLE_FP_CONFIG bits (rounding modes, FMA, correctly rounded divide/sqrt)
  */
 public record OpenClDevice(int index, MemorySegment platform, MemorySegment id, String platformName, String name,
                            String vendor, String version, long type, int computeUnits, long maxWorkGroupSize,
-                           long localMemBytes, long globalMemBytes, long maxAllocBytes) {
+                           long localMemBytes, long globalMemBytes, long maxAllocBytes,
+                           long singleFpConfig) {
 
     /** Every device of every platform; throws when the ICD loader is missing (see {@link #discoverQuietly()}). */
     public static List<OpenClDevice> discover() {
@@ -42,7 +44,8 @@ public record OpenClDevice(int index, MemorySegment platform, MemorySegment id, 
                         cl.deviceLong(d, OpenCl.CL_DEVICE_MAX_WORK_GROUP_SIZE),
                         cl.deviceLong(d, OpenCl.CL_DEVICE_LOCAL_MEM_SIZE),
                         cl.deviceLong(d, OpenCl.CL_DEVICE_GLOBAL_MEM_SIZE),
-                        cl.deviceLong(d, OpenCl.CL_DEVICE_MAX_MEM_ALLOC_SIZE)));
+                        cl.deviceLong(d, OpenCl.CL_DEVICE_MAX_MEM_ALLOC_SIZE),
+                        cl.deviceLong(d, OpenCl.CL_DEVICE_SINGLE_FP_CONFIG)));
             }
         }
         return List.copyOf(out);
@@ -55,6 +58,15 @@ public record OpenClDevice(int index, MemorySegment platform, MemorySegment id, 
         } catch (RuntimeException | LinkageError e) {
             return List.of();
         }
+    }
+
+    /**
+     * Whether the device can round float division and square root correctly (CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT);
+     * the backend then builds its kernels with {@code -cl-fp32-correctly-rounded-divide-sqrt}. Without the option
+     * OpenCL allows 2.5 ulp for {@code /} and 3 ulp for {@code sqrt}, and GPU compilers use that freedom.
+     */
+    public boolean correctlyRoundedDivideSqrt() {
+        return (singleFpConfig & OpenCl.CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT) != 0;
     }
 
     public boolean isCpu() {

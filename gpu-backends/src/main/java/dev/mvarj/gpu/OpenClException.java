@@ -5,6 +5,7 @@ import java.util.Map;
 /** An OpenCL call returned an error code; the message names the call and the code ({@code CL_OUT_OF_RESOURCES}). */
 public final class OpenClException extends RuntimeException {
 
+    private final String call;
     private final int code;
 
     public OpenClException(String call, int code) {
@@ -15,7 +16,13 @@ public final class OpenClException extends RuntimeException {
     public OpenClException(String call, int code, String detail) {
         super(call + " failed: " + name(code) + " (" + code + ")" + (detail == null || detail.isBlank() ? ""
                 : "\n" + detail.strip()));
+        this.call = call;
         this.code = code;
+    }
+
+    /** The call that failed, e.g. {@code clFinish}. */
+    public String call() {
+        return call;
     }
 
     /** The raw OpenCL error code (negative). */
@@ -23,9 +30,18 @@ public final class OpenClException extends RuntimeException {
         return code;
     }
 
-    /** The symbolic name of an OpenCL error code, from the Khronos headers (cl.h, cl_ext.h). */
+    /**
+     * The symbolic name of an OpenCL error code: every code of the Khronos headers (cl.h, cl_ext.h, up to OpenCL
+     * 3.0 and the registered extensions) and the vendor codes drivers are known to return outside them. A code
+     * nobody defines is named {@code CL_UNKNOWN_ERROR}.
+     */
     public static String name(int code) {
         return NAMES.getOrDefault(code, "CL_UNKNOWN_ERROR");
+    }
+
+    /** Whether {@link #name} knows the code. */
+    public static boolean isKnown(int code) {
+        return NAMES.containsKey(code);
     }
 
     private static final Map<Integer, String> NAMES = Map.ofEntries(
@@ -98,6 +114,14 @@ public final class OpenClException extends RuntimeException {
             Map.entry(-1003, "CL_INVALID_D3D10_RESOURCE_KHR"),
             Map.entry(-1004, "CL_D3D10_RESOURCE_ALREADY_ACQUIRED_KHR"),
             Map.entry(-1005, "CL_D3D10_RESOURCE_NOT_ACQUIRED_KHR"),
+            Map.entry(-1006, "CL_INVALID_D3D11_DEVICE_KHR"),
+            Map.entry(-1007, "CL_INVALID_D3D11_RESOURCE_KHR"),
+            Map.entry(-1008, "CL_D3D11_RESOURCE_ALREADY_ACQUIRED_KHR"),
+            Map.entry(-1009, "CL_D3D11_RESOURCE_NOT_ACQUIRED_KHR"),
+            Map.entry(-1010, "CL_INVALID_DX9_MEDIA_ADAPTER_KHR"),
+            Map.entry(-1011, "CL_INVALID_DX9_MEDIA_SURFACE_KHR"),
+            Map.entry(-1012, "CL_DX9_MEDIA_SURFACE_ALREADY_ACQUIRED_KHR"),
+            Map.entry(-1013, "CL_DX9_MEDIA_SURFACE_NOT_ACQUIRED_KHR"),
             Map.entry(-1057, "CL_DEVICE_PARTITION_FAILED_EXT"),
             Map.entry(-1058, "CL_INVALID_PARTITION_COUNT_EXT"),
             Map.entry(-1059, "CL_INVALID_PARTITION_NAME_EXT"),
@@ -110,5 +134,17 @@ public final class OpenClException extends RuntimeException {
             Map.entry(-1098, "CL_INVALID_VA_API_MEDIA_ADAPTER_INTEL"),
             Map.entry(-1099, "CL_INVALID_VA_API_MEDIA_SURFACE_INTEL"),
             Map.entry(-1100, "CL_VA_API_MEDIA_SURFACE_ALREADY_ACQUIRED_INTEL"),
-            Map.entry(-1101, "CL_VA_API_MEDIA_SURFACE_NOT_ACQUIRED_INTEL"));
+            Map.entry(-1101, "CL_VA_API_MEDIA_SURFACE_NOT_ACQUIRED_INTEL"),
+            Map.entry(-1108, "CL_COMMAND_TERMINATED_ITSELF_WITH_FAILURE_ARM"),
+            Map.entry(-1121, "CL_CONTEXT_TERMINATED_KHR"),
+            Map.entry(-1138, "CL_INVALID_COMMAND_BUFFER_KHR"),
+            Map.entry(-1139, "CL_INVALID_SYNC_POINT_WAIT_LIST_KHR"),
+            Map.entry(-1140, "CL_INCOMPATIBLE_COMMAND_QUEUE_KHR"),
+            Map.entry(-1141, "CL_INVALID_MUTABLE_COMMAND_KHR"),
+            Map.entry(-1142, "CL_INVALID_SEMAPHORE_KHR"),
+            Map.entry(-0x40D4, "CL_GRALLOC_RESOURCE_NOT_ACQUIRED_IMG"),
+            Map.entry(-0x40D5, "CL_INVALID_GRALLOC_OBJECT_IMG"),
+            // not in the Khronos headers: NVIDIA's driver reports a kernel's out-of-bounds or misaligned access
+            // (CUDA's "illegal address") this way, at the next synchronisation
+            Map.entry(-9999, "NVIDIA_ILLEGAL_MEMORY_ACCESS"));
 }

@@ -51,6 +51,14 @@ __kernel void unary_f32(__global float* out, __global const float* x, Strided L,
     }
 }
 
+// out (n) = op(x (n)), both contiguous: the fast path, no index arithmetic per element
+__kernel void unary_flat(__global float* out, int oo, __global const float* x, int xo, int n, int op) {
+    int i = get_global_id(0);
+    if (i < n) {
+        out[oo + i] = unary_apply(op, x[xo + i]);
+    }
+}
+
 // Codes: keep in step with OpenClBackend.binaryCode (BinaryOp's scalar definitions).
 #define B_ADD 0
 #define B_SUB 1
@@ -98,6 +106,15 @@ __kernel void binary_f32(__global float* out, __global const float* a, __global 
     int i = get_global_id(0);
     if (i < L.n) {
         out[elem_offset(&L, 0, i)] = binary_apply(op, a[elem_offset(&L, 1, i)], b[elem_offset(&L, 2, i)]);
+    }
+}
+
+// out (n) = op(a, b): contiguous operands, or a broadcast scalar (step 0): the fast path
+__kernel void binary_flat(__global float* out, int oo, __global const float* a, int ao, int as,
+                          __global const float* b, int bo, int bs, int n, int op) {
+    int i = get_global_id(0);
+    if (i < n) {
+        out[oo + i] = binary_apply(op, a[ao + i * as], b[bo + i * bs]);
     }
 }
 

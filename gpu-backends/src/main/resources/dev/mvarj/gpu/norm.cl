@@ -53,30 +53,40 @@ __kernel void layer_norm_backward_dx(__global float* dx, int dxo, __global const
     }
 }
 
-// dout, x (rows, C), mean, rstd (rows) -> dw = sum_rows dout xh, db = sum_rows dout (C); one work-item per column,
-// rows in order with compensated sums.
-__kernel void layer_norm_backward_dwdb(__global float* dw, int dwo, __global float* db, int dbo,
-                                       __global const float* dout, int doo, __global const float* x, int xo,
-                                       __global const float* mean, int mo, __global const float* rstd, int ro,
-                                       int rows, int C) {
-    int c = get_global_id(0);
-    if (c >= C) {
-        return;
+// dout, x (rows, C), mean, rstd (rows) -> part (2, chunks, C): per chunk of rows, Σ dout xh (dw) and Σ dout (db);
+// pass 1 of the two-pass column reduction of reduce.cl (same layout, global (roundUp(C, NC), NL, chunks), local
+// (NC, NL)); reduce_cols_final adds the chunks in order into dw and db.
+#define NC (WG < 32 ? WG : 32)
+#define NL (WG / NC)
+__kernel __attribute__((reqd_work_group_size(NC, NL, 1)))
+void layer_norm_backward_dwdb_partial(__global float* part, __global const float* dout, int doo,
+                                      __global const float* x, int xo, __global const float* mean, int mo,
+                                      __global const float* rstd, int ro, int rows, int C, int chunks) {
+    __local float sw[NL][NC + 1], sb[NL][NC + 1];
+    int c = get_global_id(0), lc = get_local_id(0), lane = get_local_id(1), chunk = get_group_id(2);
+    int per = (rows + chunks - 1) / chunks, r0 = chunk * per, r1 = min(rows, r0 + per);
+    float w = 0.0f, b = 0.0f;
+    if (c < C) {
+        for (int r = r0 + lane; r < r1; r += NL) {
+            float d = dout[doo + r * C + c];
+            w += d * ((x[xo + r * C + c] - mean[mo + r]) * rstd[ro + r]);
+            b += d;
+        }
     }
-    float sw = 0.0f, cw = 0.0f, sb = 0.0f, cb = 0.0f;
-    for (int r = 0; r < rows; r++) {
-        float d = dout[doo + r * C + c];
-        float xh = (x[xo + r * C + c] - mean[mo + r]) * rstd[ro + r];
-        float y = d * xh - cw, t = sw + y;
-        cw = (t - sw) - y;
-        sw = t;
-        y = d - cb;
-        t = sb + y;
-        cb = (t - sb) - y;
-        sb = t;
+    sw[lane][lc] = w;
+    sb[lane][lc] = b;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int h = NL / 2; h > 0; h >>= 1) {
+        if (lane < h) {
+            sw[lane][lc] += sw[lane + h][lc];
+            sb[lane][lc] += sb[lane + h][lc];
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
     }
-    dw[dwo + c] = sw;
-    db[dbo + c] = sb;
+    if (lane == 0 && c < C) {
+        part[chunk * C + c] = sw[0][lc];
+        part[(chunks + chunk) * C + c] = sb[0][lc];
+    }
 }
 
 // logits (N, V), target (N) I32, weight (N) -> loss (N), lse (N)

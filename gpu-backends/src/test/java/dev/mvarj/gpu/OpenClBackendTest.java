@@ -189,7 +189,16 @@ class OpenClBackendTest {
                 .isEqualTo("clEnqueueNDRangeKernel failed: CL_OUT_OF_RESOURCES (-5)");
         assertThat(OpenClException.name(-52)).isEqualTo("CL_INVALID_KERNEL_ARGS");
         assertThat(OpenClException.name(-1001)).isEqualTo("CL_PLATFORM_NOT_FOUND_KHR");
-        assertThat(OpenClException.name(-9999)).isEqualTo("CL_UNKNOWN_ERROR");
+        assertThat(OpenClException.name(-1142)).isEqualTo("CL_INVALID_SEMAPHORE_KHR");
+        assertThat(OpenClException.name(-9999)).as("NVIDIA's asynchronous kernel fault")
+                .isEqualTo("NVIDIA_ILLEGAL_MEMORY_ACCESS");
+        assertThat(OpenClException.name(-12345)).isEqualTo("CL_UNKNOWN_ERROR");
+        // every code of cl.h from CL_SUCCESS to CL_MAX_SIZE_RESTRICTION_EXCEEDED has its name
+        for (int code = 0; code >= -72; code--) {
+            if (code > -20 || code <= -30) {
+                assertThat(OpenClException.isKnown(code)).as("code %d", code).isTrue();
+            }
+        }
     }
 
     @Test

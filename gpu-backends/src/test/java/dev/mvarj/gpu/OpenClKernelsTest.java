@@ -41,12 +41,12 @@ class OpenClKernelsTest {
             Tensor want = Tensor.zeros(Device.CPU, 3, n, 5), got = Tensor.zeros(GPU, 3, n, 5);
             REF.copy(want, h.permute(2, 1, 0));
             cl.copy(got, d.permute(2, 1, 0));
-            assertClose("copy permuted n=" + n, got, want, 0);
+            assertClose("copy permuted n=" + n, got, want, DeviceTolerance.EXACT);
             // broadcast source into a strided slice of a destination
             Tensor wantBig = Tensor.zeros(Device.CPU, 5, n, 7), gotBig = Tensor.zeros(GPU, 5, n, 7);
             REF.copy(wantBig.slice(2, 2, 5), h.select(0, 1).unsqueeze(0).expand(5, n, 3));
             cl.copy(gotBig.slice(2, 2, 5), d.select(0, 1).unsqueeze(0).expand(5, n, 3));
-            assertClose("copy into slice n=" + n, gotBig, wantBig, 0);
+            assertClose("copy into slice n=" + n, gotBig, wantBig, DeviceTolerance.EXACT);
         }
     }
 
@@ -83,7 +83,7 @@ class OpenClKernelsTest {
                 Tensor want = Tensor.zeros(Device.CPU, 3, n), got = Tensor.zeros(GPU, 3, n);
                 REF.unary(op, want, h.transpose(0, 1));
                 cl.unary(op, got, dev(h).transpose(0, 1));
-                assertClose(op + " n=" + n, got, want, 2e-6, 4e-6);
+                assertClose(op + " n=" + n, got, want, DeviceTolerance.ELEMENTWISE);
             }
         }
     }
@@ -100,7 +100,7 @@ class OpenClKernelsTest {
                 Tensor want = Tensor.zeros(Device.CPU, 4, n), got = Tensor.zeros(GPU, 4, n);
                 REF.binary(op, want, a, b.expand(4, n));
                 cl.binary(op, got, dev(a), dev(b).expand(4, n));
-                assertClose(op + " n=" + n, got, want, 2e-6, 4e-6);
+                assertClose(op + " n=" + n, got, want, DeviceTolerance.ELEMENTWISE);
             }
         }
     }
@@ -123,7 +123,7 @@ class OpenClKernelsTest {
             Tensor want = Tensor.zeros(Device.CPU, 3, n), got = Tensor.zeros(GPU, 3, n);
             REF.where(want, c, a, b.expand(3, n));
             cl.where(got, dev(c), dev(a), dev(b).expand(3, n));
-            assertClose("where n=" + n, got, want, 0);
+            assertClose("where n=" + n, got, want, DeviceTolerance.EXACT);
         }
     }
 
@@ -137,7 +137,7 @@ class OpenClKernelsTest {
                     Tensor want = Tensor.zeros(Device.CPU, outer, inner), got = Tensor.zeros(GPU, outer, inner);
                     REF.reduce(op, want, x, outer, n, inner);
                     cl.reduce(op, got, dev(x), outer, n, inner);
-                    assertClose(op + " outer=" + outer + " n=" + n + " inner=" + inner, got, want, 1e-5);
+                    assertClose(op + " outer=" + outer + " n=" + n + " inner=" + inner, got, want, DeviceTolerance.columnSum(n));
                 }
             }
         }
@@ -182,7 +182,7 @@ class OpenClKernelsTest {
                         REF.softmax(want, x, rows, n);
                         cl.softmax(got, dev(x), rows, n);
                     }
-                    assertClose(what, got, want, 2e-6, 1e-5);
+                    assertClose(what, got, want, DeviceTolerance.SOFTMAX);
                     Tensor dxWant = Tensor.zeros(Device.CPU, rows, n), dxGot = Tensor.zeros(GPU, rows, n);
                     if (log) {
                         REF.logSoftmaxBackward(dxWant, want, dy, rows, n);
@@ -191,7 +191,7 @@ class OpenClKernelsTest {
                         REF.softmaxBackward(dxWant, want, dy, rows, n);
                         cl.softmaxBackward(dxGot, dev(want), dev(dy), rows, n);
                     }
-                    assertClose(what + " backward", dxGot, dxWant, 1e-5, 1e-5);
+                    assertClose(what + " backward", dxGot, dxWant, DeviceTolerance.SOFTMAX_BACKWARD);
                 }
             }
         }
@@ -218,9 +218,9 @@ class OpenClKernelsTest {
                 REF.adamwStep(p, g, m, v, n, 1e-2f, 0.9f, 0.95f, 1e-8f, 0.1f, step, 0.5f);
                 cl.adamwStep(dp, dg, dm, dv, n, 1e-2f, 0.9f, 0.95f, 1e-8f, 0.1f, step, 0.5f);
             }
-            assertClose("adamw p n=" + n, dp, p, 1e-6);
-            assertClose("adamw m n=" + n, dm, m, 1e-6);
-            assertClose("adamw v n=" + n, dv, v, 1e-6);
+            assertClose("adamw p n=" + n, dp, p, DeviceTolerance.ADAMW);
+            assertClose("adamw m n=" + n, dm, m, DeviceTolerance.ADAMW);
+            assertClose("adamw v n=" + n, dv, v, DeviceTolerance.ADAMW);
         }
     }
 
@@ -233,13 +233,13 @@ class OpenClKernelsTest {
                 Tensor want = Tensor.zeros(Device.CPU, outer, m, inner), got = Tensor.zeros(GPU, outer, m, inner);
                 REF.indexSelect(want, x, idx, outer, n, inner, m);
                 cl.indexSelect(got, dev(x), dev(idx), outer, n, inner, m);
-                assertClose("indexSelect inner=" + inner, got, want, 0);
+                assertClose("indexSelect inner=" + inner, got, want, DeviceTolerance.EXACT);
                 Tensor dout = RNG.normal(0, 1, outer, m, inner), dx0 = RNG.normal(0, 1, outer, n, inner);
                 Tensor dxWant = dx0.copy(), dxGot = dev(dx0);
                 REF.indexAdd(dxWant, dout, idx, outer, n, inner, m);
                 cl.indexAdd(dxGot, dev(dout), dev(idx), outer, n, inner, m);
                 // same summation order as the reference: bit-identical
-                assertClose("indexAdd inner=" + inner, dxGot, dxWant, 0);
+                assertClose("indexAdd inner=" + inner, dxGot, dxWant, DeviceTolerance.EXACT);
             }
         }
     }
@@ -252,12 +252,12 @@ class OpenClKernelsTest {
             Tensor want = Tensor.zeros(Device.CPU, outer, m, inner), got = Tensor.zeros(GPU, outer, m, inner);
             REF.gather(want, x, idx, outer, n, inner, m);
             cl.gather(got, dev(x), dev(idx), outer, n, inner, m);
-            assertClose("gather inner=" + inner, got, want, 0);
+            assertClose("gather inner=" + inner, got, want, DeviceTolerance.EXACT);
             Tensor dout = RNG.normal(0, 1, outer, m, inner);
             Tensor dxWant = Tensor.zeros(Device.CPU, outer, n, inner), dxGot = Tensor.zeros(GPU, outer, n, inner);
             REF.scatterAdd(dxWant, dout, idx, outer, n, inner, m);
             cl.scatterAdd(dxGot, dev(dout), dev(idx), outer, n, inner, m);
-            assertClose("scatterAdd inner=" + inner, dxGot, dxWant, 0);
+            assertClose("scatterAdd inner=" + inner, dxGot, dxWant, DeviceTolerance.EXACT);
         }
     }
 
@@ -289,22 +289,113 @@ class OpenClKernelsTest {
                 cl.layerNormForward(dOut, dMean, dRstd, dev(x), w == null ? null : dev(w), b == null ? null : dev(b),
                         rows, C, 1e-5f);
                 String what = "layerNorm C=" + C + (affine ? "" : " no affine");
-                assertClose(what + " out", dOut, out, 1e-5, 1e-4);
-                assertClose(what + " mean", dMean, mean, 1e-5, 1e-5);
-                assertClose(what + " rstd", dRstd, rstd, 1e-5, 1e-4);
+                assertClose(what + " out", dOut, out, DeviceTolerance.NORM);
+                assertClose(what + " mean", dMean, mean, DeviceTolerance.NORM);
+                assertClose(what + " rstd", dRstd, rstd, DeviceTolerance.NORM);
 
                 Tensor dx = Tensor.zeros(Device.CPU, rows, C), dw = Tensor.zeros(Device.CPU, C), db = Tensor.zeros(Device.CPU, C);
                 Tensor gdx = Tensor.zeros(GPU, rows, C), gdw = Tensor.zeros(GPU, C), gdb = Tensor.zeros(GPU, C);
                 REF.layerNormBackward(dx, affine ? dw : null, affine ? db : null, dout, x, mean, rstd, w, rows, C);
                 cl.layerNormBackward(gdx, affine ? gdw : null, affine ? gdb : null, dev(dout), dev(x), dev(mean),
                         dev(rstd), w == null ? null : dev(w), rows, C);
-                assertClose(what + " dx", gdx, dx, 1e-4, 1e-4);
+                assertClose(what + " dx", gdx, dx, DeviceTolerance.NORM_BACKWARD);
                 if (affine) {
-                    assertClose(what + " dw", gdw, dw, 1e-5, 1e-4);
-                    assertClose(what + " db", gdb, db, 1e-5, 1e-4);
+                    assertClose(what + " dw", gdw, dw, DeviceTolerance.NORM);
+                    assertClose(what + " db", gdb, db, DeviceTolerance.NORM);
                 }
             }
         }
+    }
+
+    @Test
+    void contiguousOperandsTakeTheFlatElementwiseKernelsWithTheSameResults() {
+        for (int n : SIZES) {
+            Tensor x = RNG.uniform(0.1f, 3, 3, n), y = RNG.uniform(0.5f, 2, 3, n), s = Tensor.scalar(1.5f);
+            for (UnaryOp op : UnaryOp.values()) {
+                // rows 1..2: a contiguous view at an offset
+                Tensor want = Tensor.zeros(Device.CPU, 2, n), got = Tensor.zeros(GPU, 2, n);
+                REF.unary(op, want, x.slice(0, 1, 3));
+                cl.unary(op, got, dev(x).slice(0, 1, 3));
+                assertClose(op + " contiguous n=" + n, got, want, DeviceTolerance.ELEMENTWISE);
+            }
+            for (BinaryOp op : BinaryOp.values()) {
+                Tensor want = Tensor.zeros(Device.CPU, 3, n), got = Tensor.zeros(GPU, 3, n);
+                REF.binary(op, want, x, y);
+                cl.binary(op, got, dev(x), dev(y));
+                assertClose(op + " contiguous n=" + n, got, want, DeviceTolerance.ELEMENTWISE);
+                REF.binary(op, want, s.expand(3, n), y);
+                cl.binary(op, got, dev(s).expand(3, n), dev(y));
+                assertClose(op + " scalar, contiguous n=" + n, got, want, DeviceTolerance.ELEMENTWISE);
+                REF.binary(op, want, x, s.expand(3, n));
+                cl.binary(op, got, dev(x), dev(s).expand(3, n));
+                assertClose(op + " contiguous, scalar n=" + n, got, want, DeviceTolerance.ELEMENTWISE);
+            }
+        }
+    }
+
+    /** Two runs of a device op give the same bits (no timing-dependent order of additions). */
+    private static void assertRepeatable(String what, Tensor first, Runnable again, Tensor out) {
+        float[] a = first.toFloatArray();
+        again.run();
+        assertThat(out.toFloatArray()).as(what + ": a second run gives the same bits").isEqualTo(a);
+    }
+
+    @Test
+    void columnReductionsOverManyChunksMatchReferenceAndRepeatBitForBit() {
+        int outer = 2, n = 3001, inner = 33;                    // 47 chunks of 64 rows
+        Tensor x = RNG.normal(0, 1, outer, n, inner), dx = dev(x);
+        for (ReduceOp op : ReduceOp.values()) {
+            Tensor want = Tensor.zeros(Device.CPU, outer, inner), got = Tensor.zeros(GPU, outer, inner);
+            REF.reduce(op, want, x, outer, n, inner);
+            cl.reduce(op, got, dx, outer, n, inner);
+            assertClose(op + " over " + n + " rows", got, want, DeviceTolerance.columnSum(n));
+            assertRepeatable(op + " over " + n + " rows", got, () -> cl.reduce(op, got, dx, outer, n, inner), got);
+        }
+    }
+
+    @Test
+    void layerNormWeightGradientsOverManyRowsMatchReferenceAndRepeat() {
+        int rows = 301, C = 33;                                 // 5 chunks
+        Tensor x = RNG.normal(0.5f, 2, rows, C), dout = RNG.normal(0, 1, rows, C), w = RNG.normal(1, 0.2f, C);
+        Tensor out = Tensor.zeros(Device.CPU, rows, C), mean = Tensor.zeros(Device.CPU, rows);
+        Tensor rstd = Tensor.zeros(Device.CPU, rows);
+        REF.layerNormForward(out, mean, rstd, x, w, null, rows, C, 1e-5f);
+        Tensor dx = Tensor.zeros(Device.CPU, rows, C), dw = Tensor.zeros(Device.CPU, C), db = Tensor.zeros(Device.CPU, C);
+        Tensor gdx = Tensor.zeros(GPU, rows, C), gdw = Tensor.zeros(GPU, C), gdb = Tensor.zeros(GPU, C);
+        REF.layerNormBackward(dx, dw, db, dout, x, mean, rstd, w, rows, C);
+        Runnable device = () -> cl.layerNormBackward(gdx, gdw, gdb, dev(dout), dev(x), dev(mean), dev(rstd), dev(w),
+                rows, C);
+        device.run();
+        assertClose("layerNorm dw over " + rows + " rows", gdw, dw, DeviceTolerance.columnSum(rows));
+        assertClose("layerNorm db over " + rows + " rows", gdb, db, DeviceTolerance.columnSum(rows));
+        assertRepeatable("layerNorm dw", gdw, device, gdw);
+    }
+
+    @Test
+    void indexAndScatterAddOverManyIndicesRunInChunksAndRepeatBitForBit() {
+        int outer = 2, n = 7, inner = 5, m = 301;               // 5 chunks of 64 indices
+        Tensor idx = ints(RNG, n, m), dout = RNG.normal(0, 1, outer, m, inner), dx0 = RNG.normal(0, 1, outer, n, inner);
+        Tensor want = dx0.copy(), got = dev(dx0);
+        REF.indexAdd(want, dout, idx, outer, n, inner, m);
+        cl.indexAdd(got, dev(dout), dev(idx), outer, n, inner, m);
+        assertClose("indexAdd of " + m + " indices", got, want, DeviceTolerance.columnSum(m));
+        Tensor again = dev(dx0);
+        assertRepeatable("indexAdd", got, () -> cl.indexAdd(again, dev(dout), dev(idx), outer, n, inner, m), again);
+
+        Tensor sidx = ints(RNG, n, outer, m, inner);
+        Tensor sWant = Tensor.zeros(Device.CPU, outer, n, inner), sGot = Tensor.zeros(GPU, outer, n, inner);
+        REF.scatterAdd(sWant, dout, sidx, outer, n, inner, m);
+        cl.scatterAdd(sGot, dev(dout), dev(sidx), outer, n, inner, m);
+        assertClose("scatterAdd of " + m + " indices", sGot, sWant, DeviceTolerance.columnSum(m));
+        Tensor sAgain = Tensor.zeros(GPU, outer, n, inner);
+        assertRepeatable("scatterAdd", sGot, () -> cl.scatterAdd(sAgain, dev(dout), dev(sidx), outer, n, inner, m),
+                sAgain);
+    }
+
+    @Test
+    void sumOfSquaresRepeatsBitForBit() {
+        Tensor x = dev(RNG.normal(0, 1, 1_000_003));
+        assertThat(cl.sumOfSquares(x, 1_000_003)).isEqualTo(cl.sumOfSquares(x, 1_000_003));
     }
 
     @Test
@@ -318,14 +409,14 @@ class OpenClKernelsTest {
                 REF.crossEntropyForward(loss, lse, logits, target, weight, N, V, smoothing);
                 cl.crossEntropyForward(gLoss, gLse, dev(logits), dev(target), dev(weight), N, V, smoothing);
                 String what = "crossEntropy V=" + V + " eps=" + smoothing;
-                assertClose(what + " loss", gLoss, loss, 1e-5, 1e-5);
-                assertClose(what + " lse", gLse, lse, 1e-5, 1e-5);
+                assertClose(what + " loss", gLoss, loss, DeviceTolerance.CROSS_ENTROPY);
+                assertClose(what + " lse", gLse, lse, DeviceTolerance.CROSS_ENTROPY);
                 Tensor dloss = RNG.normal(0, 1, N);
                 Tensor dz = Tensor.zeros(Device.CPU, N, V), gdz = Tensor.zeros(GPU, N, V);
                 REF.crossEntropyBackward(dz, dloss, logits, lse, target, weight, N, V, smoothing);
                 cl.crossEntropyBackward(gdz, dev(dloss), dev(logits), dev(lse), dev(target), dev(weight), N, V,
                         smoothing);
-                assertClose(what + " dlogits", gdz, dz, 1e-6, 1e-5);
+                assertClose(what + " dlogits", gdz, dz, DeviceTolerance.CROSS_ENTROPY);
             }
         }
         Tensor bad = dev(Tensor.ofInts(new int[]{3}, 1));

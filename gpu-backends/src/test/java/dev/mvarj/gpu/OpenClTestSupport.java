@@ -37,6 +37,10 @@ final class OpenClTestSupport {
         return (OpenClBackend) Backends.forDevice(GPU);
     }
 
+    static void assertClose(String what, Tensor got, Tensor want, DeviceTolerance.Tol tol) {
+        assertClose(what, got, want, tol.atol(), tol.rtol());
+    }
+
     static void assertClose(String what, Tensor got, Tensor want, double tol) {
         assertClose(what, got, want, tol, tol);
     }

@@ -108,8 +108,14 @@ class OpenClTrainingTest {
         }
     }
 
+    /**
+     * Sampling draws the CPU's tokens from the device's logits. The draw is top-1, so the only honest reason for a
+     * token to differ is a tie: the best two guided logits within {@link DeviceTolerance#SAMPLING_TIE}, where the
+     * device's rounding may pick the other one. At the first scale where tokens differ, every differing position
+     * must be such a tie on the CPU's logits (the later scales then follow different tokens and are not compared).
+     */
     @Test
-    void samplingOnTheDeviceDrawsTheCpuTokens() {
+    void samplingOnTheDeviceDrawsTheCpuTokensExceptAtTies() {
         OpenClTestSupport.backend();
         ResidualQuantizer q = new ResidualQuantizer(24, 4, SCHEDULE, 0.25f, 0.5f, 4, new Rng(9));
         int[] labels = {0, 3, 4};
@@ -119,18 +125,64 @@ class OpenClTrainingTest {
             onGpu.to(GPU);
             onCpu.eval();
             onGpu.eval();
-            var st = new Sampler.Settings(2f, 0, 0.9f, 5);
+            var st = new Sampler.Settings(2f, 1, 0f, 5);
             Sampler.Result want = Sampler.sample(onCpu, q, pattern, labels, st);
             Sampler.Result got = Sampler.sample(onGpu, q, pattern, labels, st);
-            for (int s = 0; s < SCHEDULE.count(); s++) {
-                assertThat(got.indices()[s].toIntArray()).as("%s tokens of scale %d", pattern, s)
-                        .containsExactly(want.indices()[s].toIntArray());
+            int S = SCHEDULE.count(), first = 0;
+            while (first < S && java.util.Arrays.equals(got.indices()[first].toIntArray(),
+                    want.indices()[first].toIntArray())) {
+                first++;
             }
-            assertClose(pattern + " fhat", got.fhat(), want.fhat(), 1e-5);
+            if (first < S) {
+                float[] gaps = topTwoGaps(onCpu, q, pattern, labels, st.cfg(), want.indices(), first);
+                int[] w = want.indices()[first].toIntArray(), g = got.indices()[first].toIntArray();
+                for (int r = 0; r < w.length; r++) {
+                    if (w[r] != g[r]) {
+                        assertThat(gaps[r]).as("%s scale %d position %d: device token %d, CPU token %d, not a tie",
+                                pattern, first, r, g[r], w[r]).isLessThanOrEqualTo((float) DeviceTolerance.SAMPLING_TIE);
+                    }
+                }
+                continue;
+            }
+            assertClose(pattern + " fhat", got.fhat(), want.fhat(), DeviceTolerance.ATTENTION);
             assertThat(got.kvCacheBytes()).isEqualTo(want.kvCacheBytes());
             // the KV cache and the activations live on the device, so its peak holds at least the cache
             assertThat(got.peakBytes()).as(pattern + " device peak").isPositive()
                     .isGreaterThanOrEqualTo(got.kvCacheBytes());
+        }
+    }
+
+    /**
+     * The gap between the best two guided logits at each position of scale s, on the CPU, given the tokens of the
+     * scales before it (teacher forcing reproduces the sampler's inputs): (1 + t)·cond − t·uncond, t = cfg·s/(S − 1).
+     */
+    static float[] topTwoGaps(NextScaleTransformer model, ResidualQuantizer q, AttentionPattern pattern, int[] labels,
+                              float cfg, dev.mvarj.tensor.Tensor[] indices, int s) {
+        int B = labels.length, S = SCHEDULE.count(), n = SCHEDULE.tokens(s), V = cfg().vocab();
+        float t = cfg * s / (S - 1);
+        int[] nulls = new int[B];
+        java.util.Arrays.fill(nulls, cfg().classes());
+        try (var off = dev.mvarj.autograd.GradMode.off()) {
+            dev.mvarj.tensor.Tensor x = q.teacherForcing(indices);
+            float[] c = model.forward(dev.mvarj.tensor.Tensor.ofInts(labels, B), x, 0, s + 1, pattern).data()
+                    .slice(1, SCHEDULE.begin(s), SCHEDULE.begin(s) + n).contiguous().toFloatArray();
+            float[] u = model.forward(dev.mvarj.tensor.Tensor.ofInts(nulls, B), x, 0, s + 1, pattern).data()
+                    .slice(1, SCHEDULE.begin(s), SCHEDULE.begin(s) + n).contiguous().toFloatArray();
+            float[] gaps = new float[B * n];
+            for (int r = 0; r < B * n; r++) {
+                float best = Float.NEGATIVE_INFINITY, second = Float.NEGATIVE_INFINITY;
+                for (int v = 0; v < V; v++) {
+                    float z = (1 + t) * c[r * V + v] - t * u[r * V + v];
+                    if (z > best) {
+                        second = best;
+                        best = z;
+                    } else if (z > second) {
+                        second = z;
+                    }
+                }
+                gaps[r] = best - second;
+            }
+            return gaps;
         }
     }
 }

@@ -24,6 +24,15 @@ public interface Backend {
     default void synchronize() {
     }
 
+    /**
+     * Device nanoseconds spent in the kernels that finished since the last call, or −1 when this backend does not
+     * measure device time (the CPU backends; an OpenCL backend without its profiling queue). Profilers call it
+     * after {@link #synchronize()} to split an op's wall time into device time and the rest.
+     */
+    default long drainDeviceNanos() {
+        return -1;
+    }
+
     /** A zero-filled storage of {@code length} elements on this device (F64 only on the CPU). */
     Storage allocate(DType dtype, int length);
 
