@@ -900,9 +900,8 @@ public final class SimdBackend extends ReferenceBackend {
     }
 
     /*
-     * Convolution: SimdConv's direct kernels where they take the geometry (stride 1, k > 1), through PolyphaseConv's
-     * phase split where the stride is larger, FoldedConv's batch-folded GEMMs for the rest (1×1, and strides whose
-     * phase filter is 1×1) (docs/results.md#engine-speed-convolution-and-the-tokenizer-step).
+     * Convolution: SimdConv's direct kernels where they take the geometry (stride 1, k > 1), FoldedConv's
+     * batch-folded GEMMs for the rest (1×1, strided) (docs/results.md#engine-speed-convolution-and-the-tokenizer-step).
      */
 
     @Override
@@ -912,8 +911,6 @@ public final class SimdBackend extends ReferenceBackend {
         int bo = bias == null ? 0 : bias.offset();
         if (SimdConv.supports(g)) {
             SimdConv.forward(pool, o, out.offset(), xs, x.offset(), ws, w.offset(), bs, bo, g);
-        } else if (PolyphaseConv.supports(g)) {
-            PolyphaseConv.forward(pool, o, out.offset(), xs, x.offset(), ws, w.offset(), bs, bo, g);
         } else {
             FoldedConv.forward(pool, o, out.offset(), xs, x.offset(), ws, w.offset(), bs, bo, g);
         }
@@ -925,8 +922,6 @@ public final class SimdBackend extends ReferenceBackend {
         float[] ws = f(contiguous("conv2dInputGrad", w));
         if (SimdConv.supports(g)) {
             SimdConv.inputGrad(pool, d, dx.offset(), dy, dout.offset(), ws, w.offset(), g);
-        } else if (PolyphaseConv.supports(g)) {
-            PolyphaseConv.inputGrad(pool, d, dx.offset(), dy, dout.offset(), ws, w.offset(), g);
         } else {
             FoldedConv.inputGrad(pool, d, dx.offset(), dy, dout.offset(), ws, w.offset(), g);
         }
@@ -938,8 +933,6 @@ public final class SimdBackend extends ReferenceBackend {
         float[] xs = f(contiguous("conv2dWeightGrad", x));
         if (SimdConv.supports(g)) {
             SimdConv.weightGrad(pool, d, dw.offset(), dy, dout.offset(), xs, x.offset(), g);
-        } else if (PolyphaseConv.supports(g)) {
-            PolyphaseConv.weightGrad(pool, d, dw.offset(), dy, dout.offset(), xs, x.offset(), g);
         } else {
             FoldedConv.weightGrad(pool, d, dw.offset(), dy, dout.offset(), xs, x.offset(), g);
         }

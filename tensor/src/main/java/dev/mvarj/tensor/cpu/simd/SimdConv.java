@@ -52,12 +52,11 @@ final class SimdConv {
     private static final int WEIGHT_GRAD_CHUNK_FLOATS = 1 << 16;
 
     /**
-     * Per-thread scratch arrays (padded input, padded output gradient, packed weights, and {@link PolyphaseConv}'s
-     * phase-split input), grown on demand up to
+     * Per-thread scratch arrays (padded input, padded output gradient, packed weights), grown on demand up to
      * {@link #SCRATCH_KEEP_FLOATS}. The kernels are therefore not re-entrant on one thread: a convolution must not be
      * started from inside another convolution's parallel loop on the thread that submitted it.
      */
-    private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[4][0]);
+    private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[3][0]);
 
     /** The largest scratch array kept for reuse (4M floats = 16 MiB); larger ones are allocated per call. */
     private static final int SCRATCH_KEEP_FLOATS = 1 << 22;

@@ -17,9 +17,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * The SIMD convolution kernels against the reference backend's im2col + GEMM on odd sizes: the direct stride-1
  * kernels ({@link SimdConv}: channel counts off the 4-channel register tile, rows off the vector width, asymmetric
  * padding, non-square filters, filters wider than the 3 column taps of a weight-gradient tile), the batch-folded
- * GEMMs ({@link FoldedConv}: the same, plus strides, 1×1 filters and batches split into several groups), strided
- * convolutions as direct kernels over the input's phases ({@link PolyphaseConv}) and the backend's choice among
- * them, with and without bias; every one bit-identical for pools of 1, 2 and 3 threads.
+ * GEMMs ({@link FoldedConv}: the same, plus strides, 1×1 filters and batches split into several groups) and the
+ * backend's choice between them, with and without bias; every one bit-identical for pools of 1, 2 and 3 threads.
  */
 class SimdConvTest {
 
@@ -51,20 +50,6 @@ class SimdConvTest {
             new ConvGeometry(3, 16, 100, 100, 4, 3, 3, 1, 1, 1, 1, 1),
     };
 
-    /**
-     * Strided geometries the phase split takes: the VQ-VAE's downsample (3×3, stride 2, padding right and bottom),
-     * odd sides (the last row and column of x read by no output), symmetric padding, stride 3 with a 5×4 filter
-     * (phase filters 2×2 with zero taps), a 4×4 stride-2 filter (no zero taps), channels off the register tile.
-     */
-    private static final ConvGeometry[] POLYPHASE = {
-            new ConvGeometry(3, 5, 9, 13, 7, 3, 3, 2, 0, 1, 0, 1),
-            new ConvGeometry(2, 6, 11, 10, 5, 3, 3, 2, 1, 1, 1, 1),
-            new ConvGeometry(2, 3, 14, 11, 6, 5, 4, 3, 2, 1, 0, 2),
-            new ConvGeometry(2, 2, 12, 12, 3, 4, 4, 2, 1, 1, 1, 1),
-            new ConvGeometry(4, 16, 16, 16, 16, 3, 3, 2, 0, 1, 0, 1),
-            new ConvGeometry(1, 1, 3, 40, 2, 3, 3, 2, 0, 0, 1, 1),
-    };
-
     /** One family of kernels: forward, input gradient, weight gradient on a pool. */
     private interface Kernels {
         float[][] run(WorkerPool pool, ConvGeometry g, Tensor x, Tensor w, Tensor bias, Tensor dout);
@@ -87,18 +72,6 @@ class SimdConvTest {
                 bias == null ? null : bias.toFloatArray(), 0, g);
         FoldedConv.inputGrad(pool, r[1], 0, dout.toFloatArray(), 0, w.toFloatArray(), 0, g);
         FoldedConv.weightGrad(pool, r[2], 0, dout.toFloatArray(), 0, x.toFloatArray(), 0, g);
-        return r;
-    };
-
-    private static final Kernels POLYPHASE_KERNELS = (pool, g, x, w, bias, dout) -> {
-        float[][] r = outputs(g);
-        for (float[] written : r) {                                             // every element written
-            java.util.Arrays.fill(written, Float.NaN);
-        }
-        PolyphaseConv.forward(pool, r[0], 0, x.toFloatArray(), 0, w.toFloatArray(), 0,
-                bias == null ? null : bias.toFloatArray(), 0, g);
-        PolyphaseConv.inputGrad(pool, r[1], 0, dout.toFloatArray(), 0, w.toFloatArray(), 0, g);
-        PolyphaseConv.weightGrad(pool, r[2], 0, dout.toFloatArray(), 0, x.toFloatArray(), 0, g);
         return r;
     };
 
@@ -177,28 +150,9 @@ class SimdConvTest {
     }
 
     @Test
-    void thePhaseSplitMatchesTheReferenceAndIsBitIdenticalForPoolSizesOneTwoThree() {
-        for (ConvGeometry g : POLYPHASE) {
-            assertThat(PolyphaseConv.supports(g)).as("%s takes the phase split", g).isTrue();
-        }
-        matchesTheReference(POLYPHASE_KERNELS, POLYPHASE);
-    }
-
-    @Test
     void theBackendsChoiceMatchesTheReference() {
         matchesTheReference(BACKEND, CASES);
         matchesTheReference(BACKEND, FOLDED_ONLY);
-        matchesTheReference(BACKEND, POLYPHASE);
-    }
-
-    @Test
-    void thePhaseSplitTakesStridesAboveOneWhosePhaseFilterIsLargerThanOneByOne() {
-        assertThat(PolyphaseConv.supports(new ConvGeometry(1, 2, 8, 8, 2, 3, 3, 1, 1, 1, 1, 1))).as("stride 1").isFalse();
-        assertThat(PolyphaseConv.supports(new ConvGeometry(1, 2, 8, 8, 2, 2, 2, 2, 0, 0, 0, 0)))
-                .as("2x2 stride 2: phase filter 1x1").isFalse();
-        assertThat(PolyphaseConv.phases(new ConvGeometry(32, 16, 32, 32, 16, 3, 3, 2, 0, 1, 0, 1)))
-                .as("the VQ-VAE's downsample: 16×16 phase planes, padded to the 17×17 it reads")
-                .isEqualTo(new ConvGeometry(32, 64, 16, 16, 16, 2, 2, 1, 0, 1, 0, 1));
     }
 
     @Test
