@@ -55,6 +55,9 @@ public class ReferenceBackend implements Backend {
     @Override
     public float[] downloadFloats(Tensor src) {
         int n = src.numel();
+        if (src.isContiguous()) {                           // one block: no per-element offsets
+            return java.util.Arrays.copyOfRange(f(src), src.offset(), src.offset() + n);
+        }
         int[] off = new int[n];
         Host.offsets(src, 0, n, off);
         float[] s = f(src), out = new float[n];
@@ -73,6 +76,9 @@ public class ReferenceBackend implements Backend {
     @Override
     public double[] downloadDoubles(Tensor src) {
         int n = src.numel();
+        if (src.isContiguous()) {                           // one block: no per-element offsets
+            return java.util.Arrays.copyOfRange(d(src), src.offset(), src.offset() + n);
+        }
         int[] off = new int[n];
         Host.offsets(src, 0, n, off);
         double[] s = d(src), out = new double[n];
@@ -85,6 +91,9 @@ public class ReferenceBackend implements Backend {
     @Override
     public int[] downloadInts(Tensor src) {
         int n = src.numel();
+        if (src.isContiguous()) {                           // one block: no per-element offsets
+            return java.util.Arrays.copyOfRange(i(src), src.offset(), src.offset() + n);
+        }
         int[] off = new int[n];
         Host.offsets(src, 0, n, off);
         int[] s = i(src), out = new int[n];
