@@ -194,7 +194,7 @@ public final class F {
         outShape[outShape.length - 1] = cout;
         Tensor x2 = x.data().reshape(-1, cin);
         int rows = x2.size(0);
-        Tensor out = Tensor.zeros(x.data().device(), DType.promote(x.data().dtype(), w.data().dtype()), rows, cout);
+        Tensor out = Tensor.empty(x.data().device(), DType.promote(x.data().dtype(), w.data().dtype()), rows, cout);
         Tensor wd = w.data();
         out.backend().linear(out, x2.contiguous(), wd.contiguous(), b == null ? null : b.data().contiguous(),
                 rows, cin, cout);

@@ -42,7 +42,7 @@ final class Vision {
                 padTop, padBottom, padLeft, padRight);
         Tensor xd = x.data().contiguous(), wd = w.data().contiguous(), bd = b == null ? null : b.data().contiguous();
         Backend be = xd.backend();
-        Tensor out = Tensor.zeros(xd.device(), xd.dtype(), g.B(), g.Cout(), g.OH(), g.OW());
+        Tensor out = Tensor.empty(xd.device(), xd.dtype(), g.B(), g.Cout(), g.OH(), g.OW());  // each conv kernel writes
         be.conv2d(out, xd, wd, bd, g);
         boolean needX = x.requiresGrad(), needW = w.requiresGrad(), needB = b != null && b.requiresGrad();
         return record("conv2d", out, b == null ? in(x, w) : in(x, w, b), gr -> {
@@ -50,11 +50,11 @@ final class Vision {
             Tensor dout = gr.contiguous();
             Tensor dx = null, dw = null;
             if (needX) {
-                dx = Tensor.zeros(xd.device(), xd.dtype(), xd.shape());
+                dx = Tensor.empty(xd.device(), xd.dtype(), xd.shape());
                 be.conv2dInputGrad(dx, dout, wd, g);
             }
             if (needW) {
-                dw = Tensor.zeros(wd.device(), wd.dtype(), wd.shape());
+                dw = Tensor.empty(wd.device(), wd.dtype(), wd.shape());
                 be.conv2dWeightGrad(dw, dout, xd, g);
             }
             Tensor db = needB ? dout.reshape(g.B(), g.Cout(), g.P()).sum(2, false).sum(0, false) : null;

@@ -36,6 +36,15 @@ public interface Backend {
     /** A zero-filled storage of {@code length} elements on this device (F64 only on the CPU). */
     Storage allocate(DType dtype, int length);
 
+    /**
+     * Storage of {@code length} elements whose contents are unspecified until written: for the output of a kernel that
+     * writes every element (a CPU backend may hand back a recycled array as it was, skipping the zero fill).
+     * By default {@link #allocate}.
+     */
+    default Storage allocateUninitialized(DType dtype, int length) {
+        return allocate(dtype, length);
+    }
+
     /** Copies {@code host} into {@code dst} (contiguous, F32). */
     void upload(Tensor dst, float[] host);
 

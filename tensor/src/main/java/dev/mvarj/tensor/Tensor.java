@@ -57,6 +57,15 @@ public final class Tensor {
         return new Tensor(s, 0, shape, Shape.contiguousStrides(shape));
     }
 
+    /**
+     * A new contiguous tensor whose elements are unspecified until written: for the output of a kernel that writes
+     * every element, which then skips the zero fill (on the CPU, a recycled array is handed back as it was).
+     */
+    public static Tensor empty(Device device, DType dtype, int... shape) {
+        Storage s = Backends.forDevice(device).allocateUninitialized(dtype, Shape.numel(shape));
+        return new Tensor(s, 0, shape, Shape.contiguousStrides(shape));
+    }
+
     /** A new zero-filled F32 tensor on the CPU. */
     public static Tensor zeros(int... shape) {
         return zeros(Device.CPU, DType.F32, shape);
@@ -383,7 +392,7 @@ public final class Tensor {
 
     /** A contiguous copy with its own storage. */
     public Tensor copy() {
-        Tensor out = zerosLike(this);
+        Tensor out = empty(device(), dtype(), shape);
         backend().copy(out, this);
         return out;
     }
@@ -480,7 +489,7 @@ public final class Tensor {
         other.requireFloating(op.name().toLowerCase());
         requireSameDevice(op.name().toLowerCase(), other);
         int[] outShape = Shape.broadcast(op.name().toLowerCase(), shape, other.shape);
-        Tensor out = zeros(device(), DType.promote(dtype(), other.dtype()), outShape);
+        Tensor out = empty(device(), DType.promote(dtype(), other.dtype()), outShape);       // every element written
         backend().binary(op, out, expand(outShape), other.expand(outShape));
         return out;
     }
@@ -538,7 +547,7 @@ public final class Tensor {
     /** Element-wise {@code op(x)}. */
     public Tensor map(UnaryOp op) {
         requireFloating(op.name().toLowerCase());
-        Tensor out = zeros(device(), dtype(), shape);
+        Tensor out = empty(device(), dtype(), shape);
         backend().unary(op, out, this);
         return out;
     }
@@ -582,7 +591,7 @@ public final class Tensor {
         int[] outShape = Arrays.copyOf(batch, batch.length + 2);
         outShape[batch.length] = M;
         outShape[batch.length + 1] = N;
-        Tensor out = zeros(device(), DType.promote(dtype(), other.dtype()), outShape);
+        Tensor out = empty(device(), DType.promote(dtype(), other.dtype()), outShape);       // beta 0: written
         GemmOperand a = GemmOperand.of(this, batch), b = GemmOperand.of(other, batch);
         backend().gemm(a.trans, b.trans, nb, M, N, K, 1f, a.t, a.ld, a.batchStride, b.t, b.ld, b.batchStride,
                 0f, out, N, M * N);

@@ -37,6 +37,14 @@ public final class HostArrayPool {
 
     /** A zero-filled float array of length n: a pooled one when there is one, else a new one. */
     static float[] floats(int n) {
+        return floats(n, true);
+    }
+
+    /**
+     * A float array of length n: a pooled one when there is one (zero-filled only when {@code zeroed}: otherwise it
+     * holds what its last storage left, for a caller that writes every element), else a new one (zero).
+     */
+    static float[] floats(int n, boolean zeroed) {
         if (n >= MIN_LENGTH) {
             float[] a = null;
             synchronized (FREE) {
@@ -47,7 +55,9 @@ public final class HostArrayPool {
                 }
             }
             if (a != null) {
-                Arrays.fill(a, 0f);
+                if (zeroed) {
+                    Arrays.fill(a, 0f);
+                }
                 return a;
             }
         }

@@ -14,9 +14,13 @@ public final class HostStorage extends Storage {
     private final double[] doubles;
     private final int[] ints;
 
-    public HostStorage(DType dtype, int length) {
+    /**
+     * Storage of {@code length} elements, zero-filled when {@code zeroed}; otherwise an F32 array recycled by the
+     * {@link HostArrayPool} keeps what it held (new arrays are zero anyway).
+     */
+    public HostStorage(DType dtype, int length, boolean zeroed) {
         super(dtype, length, Device.CPU);
-        this.floats = dtype == DType.F32 ? HostArrayPool.floats(length) : null;
+        this.floats = dtype == DType.F32 ? HostArrayPool.floats(length, zeroed) : null;
         this.doubles = dtype == DType.F64 ? new double[length] : null;
         this.ints = dtype == DType.I32 ? new int[length] : null;
     }

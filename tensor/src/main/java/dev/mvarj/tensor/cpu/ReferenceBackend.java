@@ -39,7 +39,12 @@ public class ReferenceBackend implements Backend {
 
     @Override
     public Storage allocate(DType dtype, int length) {
-        return new HostStorage(dtype, length);
+        return new HostStorage(dtype, length, true);
+    }
+
+    @Override
+    public Storage allocateUninitialized(DType dtype, int length) {
+        return new HostStorage(dtype, length, false);
     }
 
     @Override

@@ -45,6 +45,44 @@ class HostArrayPoolTest {
     }
 
     @Test
+    void anUninitializedTensorTakesTheReleasedArrayAsItWas() {
+        float[] first;
+        try (MemoryScope ignored = MemoryScope.open()) {
+            first = array(Tensor.full(7f, N));
+        }
+        Tensor again = Tensor.empty(dev.mvarj.tensor.Device.CPU, dev.mvarj.tensor.DType.F32, N);
+        assertThat(array(again)).isSameAs(first);
+        assertThat(again.toFloatArray()).as("no zero fill").containsOnly(7f);
+    }
+
+    /** Releases {@code count} NaN-filled arrays of {@code length} floats into the pool. */
+    private static void poison(int length, int count) {
+        for (int i = 0; i < count; i++) {
+            Tensor t = Tensor.full(Float.NaN, length);
+            t.storage().release();
+        }
+    }
+
+    @Test
+    void theOpsThatSkipTheZeroFillWriteEveryElementOfARecycledArray() {
+        dev.mvarj.tensor.random.Rng rng = new dev.mvarj.tensor.random.Rng(3);
+        Tensor a = rng.normal(0f, 1f, 256, 257), b = rng.normal(0f, 1f, 257), m = rng.normal(0f, 1f, 257, 256);
+        java.util.List<java.util.function.Supplier<Tensor>> ops = java.util.List.of(
+                () -> a.add(b),                                   // broadcast binary
+                () -> a.mul(a),                                   // same-shape binary
+                () -> a.map(dev.mvarj.tensor.UnaryOp.EXP),        // unary
+                () -> a.matmul(m),                                // GEMM, beta 0 (256, 256)
+                () -> m.transpose(0, 1).copy());                  // strided copy (256, 257)
+        for (java.util.function.Supplier<Tensor> op : ops) {
+            float[] want = op.get().toFloatArray();
+            poison(want.length, 2);
+            Tensor got = op.get();
+            assertThat(got.toFloatArray()).as("%s on a recycled array", java.util.Arrays.toString(got.shape()))
+                    .isEqualTo(want);
+        }
+    }
+
+    @Test
     void releasingTwiceRecyclesOnce() {
         Tensor t = Tensor.zeros(N);
         t.storage().release();
